@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import {
+  absolutePathSchema,
+  hostNameSchema,
+  poolNameSchema,
+  sizeSchema,
+  vmNameSchema,
+  volumeNameSchema,
+} from './names.js';
+import type { HostInfo, HostSummary, PoolSummary, VmDetails, VmSummary, VolumeInfo } from './types.js';
+
+/**
+ * The one API contract: every channel's input schema (validated at runtime wherever a call enters
+ * the engine: CLI, Electron IPC, web bridge) and its output type. Adding a channel here is what
+ * makes it exist everywhere.
+ */
+
+const hostRef = z.object({ host: hostNameSchema });
+const poolRef = hostRef.extend({ pool: poolNameSchema });
+const volumeRef = poolRef.extend({ name: volumeNameSchema });
+const vmRef = hostRef.extend({ name: vmNameSchema });
+
+const sshAddress = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address');
+
+export const hostAddInput = z.discriminatedUnion('transport', [
+  z.object({
+    transport: z.literal('ssh'),
+    name: hostNameSchema,
+    address: sshAddress,
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a user name').default('root'),
+    identityFile: z.string().min(1).optional(),
+    /** Used only for this connection unless the shell stores it (safeStorage in Electron). */
+    password: z.string().optional(),
+    passphrase: z.string().optional(),
+    useAgent: z.boolean().default(true),
+    autoconnect: z.boolean().default(true),
+    /** Accept whatever unknown key the host shows (CLI --accept-new-host-key). Never a changed key. */
+    acceptNewHostKey: z.boolean().default(false),
+    /** Accept the unknown key only if it has exactly this fingerprint (the one shown to the user). */
+    trustFingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/).optional(),
+  }),
+  z.object({
+    transport: z.literal('local'),
+    name: hostNameSchema,
+    autoconnect: z.boolean().default(true),
+  }),
+]);
+
+export const poolDefineInput = poolRef.extend({
+  type: z.enum(['dir', 'netfs', 'shared']),
+  path: absolutePathSchema,
+  source: z
+    .string()
+    .regex(/^[A-Za-z0-9.:_-]+:\/[A-Za-z0-9_./-]*$/, 'must look like SERVER:/EXPORT')
+    .optional(),
+  autostart: z.boolean().default(true),
+});
+
+export const volumeCreateInput = volumeRef.extend({
+  format: z.enum(['qcow2', 'raw']).default('qcow2'),
+  capacity: sizeSchema,
+  backing: absolutePathSchema.optional(),
+  backingFormat: z.enum(['qcow2', 'raw']).optional(),
+  preallocation: z.enum(['off', 'metadata', 'falloc', 'full']).default('off'),
+});
+
+export const vmDiskInput = z.object({
+  path: absolutePathSchema,
+  format: z.enum(['qcow2', 'raw']).optional(),
+  cache: z.enum(['none', 'directsync', 'writeback', 'writethrough', 'unsafe']).default('none'),
+});
+
+export const vmDefineInput = vmRef.extend({
+  memoryMiB: z.number().int().min(16).max(4 * 1024 * 1024),
+  vcpus: z.number().int().min(1).max(512),
+  machineType: z.string().regex(/^[a-z0-9._-]+$/).optional(),
+  cpuModel: z.string().regex(/^[A-Za-z0-9._-]+$/).default('qemu64'),
+  disks: z.array(vmDiskInput).max(16).default([]),
+  nic: z.enum(['none', 'virtio-net-pci', 'e1000']).default('none'),
+  kernel: absolutePathSchema.optional(),
+  initrd: absolutePathSchema.optional(),
+  append: z
+    .string()
+    .max(4096)
+    .regex(/^[A-Za-z0-9 ._,:=/+@-]*$/, 'may use letters, digits, spaces and . _ , : = / + @ - only')
+    .optional(),
+});
+
+export const vmAdoptInput = vmRef.extend({ qmpSocket: absolutePathSchema });
+export const vmShutdownInput = vmRef.extend({ timeoutMs: z.number().int().min(0).max(600_000).default(60_000) });
+export const vmSerialInput = vmRef.extend({ tailBytes: z.number().int().min(1).max(1 << 20).default(16_384) });
+
+export const channels = {
+  'hosts.list': { input: z.object({}), output: {} as HostSummary[] },
+  'hosts.add': { input: hostAddInput, output: {} as HostSummary },
+  'hosts.remove': { input: z.object({ name: hostNameSchema }), output: {} as { removed: string } },
+  'hosts.connect': { input: z.object({ name: hostNameSchema }), output: {} as HostSummary },
+  'hosts.info': { input: hostRef, output: {} as HostInfo },
+  'pools.list': { input: hostRef, output: {} as PoolSummary[] },
+  'pools.define': { input: poolDefineInput, output: {} as PoolSummary },
+  'pools.start': { input: poolRef, output: {} as PoolSummary },
+  'pools.stop': { input: poolRef, output: {} as PoolSummary },
+  'pools.delete': { input: poolRef, output: {} as { deleted: string } },
+  'volumes.list': { input: poolRef, output: {} as VolumeInfo[] },
+  'volumes.create': { input: volumeCreateInput, output: {} as VolumeInfo },
+  'volumes.info': { input: volumeRef, output: {} as VolumeInfo },
+  'volumes.delete': { input: volumeRef, output: {} as { deleted: string } },
+  'vms.list': { input: hostRef, output: {} as VmSummary[] },
+  'vms.info': { input: vmRef, output: {} as VmDetails },
+  'vms.define': { input: vmDefineInput, output: {} as VmDetails },
+  'vms.undefine': { input: vmRef, output: {} as { undefined: string } },
+  'vms.start': { input: vmRef, output: {} as VmDetails },
+  'vms.pause': { input: vmRef, output: {} as VmDetails },
+  'vms.resume': { input: vmRef, output: {} as VmDetails },
+  'vms.shutdown': { input: vmShutdownInput, output: {} as VmDetails },
+  'vms.destroy': { input: vmRef, output: {} as VmDetails },
+  'vms.adopt': { input: vmAdoptInput, output: {} as VmDetails },
+  'vms.serial': { input: vmSerialInput, output: {} as { text: string } },
+} as const;
+
+export type Channel = keyof typeof channels;
+export type ChannelInput<C extends Channel> = z.input<(typeof channels)[C]['input']>;
+export type ChannelArgs<C extends Channel> = z.output<(typeof channels)[C]['input']>;
+export type ChannelOutput<C extends Channel> = (typeof channels)[C]['output'];
+
+export const channelNames = Object.keys(channels) as Channel[];
+
+export function isChannel(value: unknown): value is Channel {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(channels, value);
+}
