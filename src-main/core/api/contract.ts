@@ -80,6 +80,8 @@ export const vmDefineInput = vmRef.extend({
   vcpus: z.number().int().min(1).max(512),
   machineType: z.string().regex(/^[a-z0-9._-]+$/).optional(),
   cpuModel: z.string().regex(/^[A-Za-z0-9._-]+$/).default('qemu64'),
+  /** auto = KVM when the host can use it, else TCG. */
+  accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   disks: z.array(vmDiskInput).max(16).default([]),
   nic: z.enum(['none', 'virtio-net-pci', 'e1000']).default('none'),
   kernel: absolutePathSchema.optional(),

@@ -76,13 +76,14 @@ export interface VmDefinition {
   /** Versioned, so that source and destination build the same virtual hardware, e.g. pc-q35-7.2 */
   machineType: string;
   cpuModel: string;
+  accel: 'auto' | 'kvm' | 'tcg';
   disks: VmDisk[];
   nic: { model: 'virtio-net-pci' | 'e1000'; mac: string } | null;
   kernel?: { path: string; initrd?: string; append?: string };
   /** Extra -append style fragments are not allowed; everything else is derived. */
   createdAt: string;
-  /** Set when Ferry adopted a QEMU it did not start: it is monitored but not restartable. */
-  adopted?: boolean;
+  /** Set when Ferry adopted a QEMU it did not start: its own command line and monitor socket. */
+  adopted?: { argv: string[]; qmpSocket: string };
 }
 
 export type VmRunState =

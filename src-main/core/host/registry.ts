@@ -1,0 +1,84 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { FerryError } from '../errors.js';
+import { hostNameSchema } from '../api/names.js';
+
+/** A saved connection, as kept in $FERRY_HOME/hosts.json. Secrets are never written here. */
+const savedHostSchema = z.discriminatedUnion('transport', [
+  z.object({
+    transport: z.literal('ssh'),
+    name: hostNameSchema,
+    address: z.string(),
+    port: z.number().int(),
+    user: z.string(),
+    identityFile: z.string().optional(),
+    useAgent: z.boolean().default(true),
+    autoconnect: z.boolean().default(true),
+  }),
+  z.object({ transport: z.literal('local'), name: hostNameSchema, autoconnect: z.boolean().default(true) }),
+]);
+
+export type SavedHost = z.infer<typeof savedHostSchema>;
+
+const fileSchema = z.object({ version: z.literal(1), hosts: z.array(savedHostSchema) });
+
+export class HostRegistry {
+  constructor(private readonly file: string) {}
+
+  async list(): Promise<SavedHost[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const parsed = fileSchema.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      throw new FerryError('internal', `${this.file} is not a valid Ferry host list`, {
+        hint: 'Fix or move the file aside; Ferry will start with an empty list.',
+      });
+    }
+    return parsed.data.hosts;
+  }
+
+  async get(name: string): Promise<SavedHost> {
+    const host = (await this.list()).find((candidate) => candidate.name === name);
+    if (!host) {
+      throw new FerryError('not-found', `No host named "${name}"`, {
+        hint: 'Add it first with `ferry host add` (or "Add Connection"); `ferry host list` shows the saved ones.',
+      });
+    }
+    return host;
+  }
+
+  async add(host: SavedHost): Promise<void> {
+    const hosts = await this.list();
+    if (hosts.some((candidate) => candidate.name === host.name)) {
+      throw new FerryError('already-exists', `A host named "${host.name}" already exists`, {
+        hint: 'Pick another name, or remove the old one with `ferry host remove`.',
+      });
+    }
+    await this.save([...hosts, host]);
+  }
+
+  async remove(name: string): Promise<void> {
+    const hosts = await this.list();
+    if (!hosts.some((candidate) => candidate.name === name)) await this.get(name);
+    await this.save(hosts.filter((candidate) => candidate.name !== name));
+  }
+
+  private async save(hosts: SavedHost[]): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+    const temporary = `${this.file}.${process.pid}.tmp`;
+    await writeFile(temporary, `${JSON.stringify({ version: 1, hosts }, null, 2)}\n`, { mode: 0o600 });
+    await rename(temporary, this.file);
+  }
+}
+
+export function hostUri(host: SavedHost): string {
+  if (host.transport === 'local') return 'qemu:///system';
+  const port = host.port === 22 ? '' : `:${host.port}`;
+  return `qemu+ssh://${host.user}@${host.address}${port}/system`;
+}

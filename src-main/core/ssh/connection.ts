@@ -1,0 +1,429 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { FerryError, isFerryError, toFerryError } from '../errors.js';
+import { authHandler, authMethods, loadIdentity, type SshAuthOptions } from './auth.js';
+import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
+import { exitCodeForSignal, stdoutOrThrow } from './command-result.js';
+import { verifyHostKey, type UnknownHostKeyPrompt } from './host-key-policy.js';
+import type { KnownHostsFile } from './known-hosts.js';
+import { Limiter } from './limiter.js';
+import { mapConnectError, type Ssh2Error } from './ssh-errors.js';
+import { tempSiblingPath } from './temp-path.js';
+import type { ExecOptions, ExecResult, HostTransport, TransportState } from './transport.js';
+
+export interface SshTransportOptions {
+  label: string;
+  host: string;
+  port?: number;
+  username: string;
+  auth: SshAuthOptions;
+  /** Searched in order; the first writable one receives keys the user accepts. */
+  knownHostsFiles: KnownHostsFile[];
+  /** Asked about an unknown host key. Without it, unknown keys are refused. */
+  onUnknownHostKey?: UnknownHostKeyPrompt;
+  keepaliveIntervalMs?: number;
+  /** Budget for TCP connect + handshake + auth, not counting time spent in onUnknownHostKey. */
+  readyTimeoutMs?: number;
+  /** How long an operation issued while reconnecting waits before giving up. */
+  reconnectWaitMs?: number;
+  backoff?: BackoffOptions;
+  proxyJump?: SshTransportOptions;
+}
+
+// OpenSSH's default MaxSessions is 10; the SFTP session takes one of them.
+const MAX_CONCURRENT_EXEC = 8;
+
+/**
+ * One SSH connection per host, multiplexing every exec, socket forward and the SFTP session.
+ * After an unexpected drop it reconnects on its own with backoff; a refused host key or failed
+ * authentication stops it for good, because retrying cannot fix either.
+ */
+export class SshTransport extends EventEmitter implements HostTransport {
+  readonly label: string;
+  private current: TransportState = { kind: 'closed' };
+  private client: Client | undefined;
+  private sftpSession: Promise<SFTPWrapper> | undefined;
+  private jump: SshTransport | undefined;
+  private started: Promise<void> | undefined;
+  private userClosed = false;
+  private failure: FerryError | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly execLimiter = new Limiter(MAX_CONCURRENT_EXEC);
+  private readonly options: Required<Pick<SshTransportOptions, 'port' | 'keepaliveIntervalMs' | 'readyTimeoutMs' | 'reconnectWaitMs' | 'backoff'>> & SshTransportOptions;
+
+  constructor(options: SshTransportOptions) {
+    super();
+    this.label = options.label;
+    this.options = {
+      port: 22,
+      keepaliveIntervalMs: 15_000,
+      readyTimeoutMs: 20_000,
+      reconnectWaitMs: 60_000,
+      backoff: defaultBackoff,
+      ...options,
+    };
+  }
+
+  get state(): TransportState {
+    return this.current;
+  }
+
+  /** Connects once; later calls return the same promise. Operations call this implicitly. */
+  connect(): Promise<void> {
+    this.started ??= this.firstConnect();
+    return this.started;
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return this.execLimiter.run(async () => {
+      const client = await this.ready();
+      return execOn(client, command, options, this.label);
+    });
+  }
+
+  async run(command: string, options?: ExecOptions): Promise<string> {
+    return stdoutOrThrow(this.label, command, await this.exec(command, options));
+  }
+
+  async openUnixSocket(path: string): Promise<Duplex> {
+    const client = await this.ready();
+    return new Promise<Duplex>((resolve, reject) => {
+      client.openssh_forwardOutStreamLocal(path, (error, channel) => {
+        if (error !== undefined && error !== null) {
+          reject(new FerryError('connection-failed', `${this.label}: cannot open UNIX socket ${path}: ${error.message}`, {
+            hint: 'Check that the socket exists and that sshd allows it (AllowStreamLocalForwarding yes).',
+            details: { path },
+            cause: error,
+          }));
+          return;
+        }
+        resolve(channel);
+      });
+    });
+  }
+
+  async openTcp(host: string, port: number): Promise<Duplex> {
+    const client = await this.ready();
+    return new Promise<Duplex>((resolve, reject) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
+        if (error !== undefined && error !== null) {
+          reject(new FerryError('connection-failed', `${this.label}: cannot open TCP ${host}:${port} from the host: ${error.message}`, {
+            hint: 'Check that the port is listening on the host and that sshd allows it (AllowTcpForwarding yes).',
+            details: { host, port },
+            cause: error,
+          }));
+          return;
+        }
+        resolve(channel);
+      });
+    });
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const sftp = await this.sftp();
+    return new Promise<Buffer>((resolve, reject) => {
+      sftp.readFile(path, (error: Error | undefined, data: Buffer) => {
+        if (error) reject(this.sftpError('read', path, error));
+        else resolve(data);
+      });
+    });
+  }
+
+  async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    const sftp = await this.sftp();
+    const temp = tempSiblingPath(path);
+    const step = (what: string, target: string, action: (done: (error?: Error | null) => void) => void) =>
+      new Promise<void>((resolve, reject) => action((error) => (error ? reject(this.sftpError(what, target, error)) : resolve())));
+    try {
+      await step('write', temp, (done) => sftp.writeFile(temp, data, { mode }, (error) => done(error)));
+      // The mode given to open() is filtered by the remote umask; chmod is not.
+      await step('chmod', temp, (done) => sftp.chmod(temp, mode, (error) => done(error)));
+      // Plain SFTP rename refuses to replace an existing file; the OpenSSH extension is rename(2).
+      await step('rename', path, (done) => sftp.ext_openssh_rename(temp, path, (error) => done(error)));
+    } catch (error) {
+      await new Promise<void>((resolve) => sftp.unlink(temp, () => resolve()));
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.userClosed = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.sftpSession = undefined;
+    if (client !== undefined) {
+      await new Promise<void>((resolve) => {
+        client.once('close', () => resolve());
+        client.end();
+        // A peer that never answers the disconnect must not keep close() pending.
+        setTimeout(() => {
+          client.destroy();
+          resolve();
+        }, 2_000).unref();
+      });
+    }
+    await this.jump?.close();
+    this.setState({ kind: 'closed' });
+  }
+
+  private setState(state: TransportState): void {
+    this.current = state;
+    this.emit('state', state);
+  }
+
+  private async firstConnect(): Promise<void> {
+    this.setState({ kind: 'connecting' });
+    try {
+      this.adopt(await this.openClient());
+    } catch (error) {
+      const failure = toFerryError(error);
+      this.fail(failure);
+      throw failure;
+    }
+  }
+
+  private fail(failure: FerryError): void {
+    this.failure = failure;
+    this.setState({ kind: 'failed', reason: failure.message });
+  }
+
+  private adopt(client: Client): void {
+    if (this.userClosed) {
+      client.end();
+      return;
+    }
+    this.client = client;
+    this.attempt = 0;
+    client.setMaxListeners(0);
+    // Errors on a live connection always precede 'close', which is where they are handled.
+    client.on('error', () => undefined);
+    client.once('close', () => this.onClientClose(client));
+    this.setState({ kind: 'connected' });
+  }
+
+  private onClientClose(client: Client): void {
+    if (client !== this.client) return;
+    this.client = undefined;
+    this.sftpSession = undefined;
+    if (this.userClosed) return;
+    this.scheduleReconnect('the SSH connection was closed unexpectedly');
+  }
+
+  private scheduleReconnect(reason: string): void {
+    const retryInMs = backoffDelay(this.attempt++, this.options.backoff);
+    this.setState({ kind: 'lost', reason, retryInMs });
+    this.retryTimer = setTimeout(() => void this.reconnect(), retryInMs);
+  }
+
+  private async reconnect(): Promise<void> {
+    if (this.userClosed) return;
+    this.setState({ kind: 'connecting' });
+    try {
+      this.adopt(await this.openClient());
+    } catch (error) {
+      if (this.userClosed) return;
+      const failure = toFerryError(error);
+      if (isPermanent(failure)) this.fail(failure);
+      else this.scheduleReconnect(failure.message);
+    }
+  }
+
+  /** The live client, waiting out a reconnection if one is under way. */
+  private async ready(): Promise<Client> {
+    if (this.started === undefined) await this.connect();
+    for (;;) {
+      if (this.userClosed) throw new FerryError('connection-lost', `${this.label}: the connection was closed`);
+      if (this.client !== undefined && this.current.kind === 'connected') return this.client;
+      if (this.current.kind === 'failed') throw this.failure ?? new FerryError('connection-failed', `${this.label}: ${this.current.reason}`);
+      await this.nextState(this.options.reconnectWaitMs);
+    }
+  }
+
+  private nextState(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.off('state', onState);
+      };
+      const onState = (state: TransportState): void => {
+        if (state.kind === 'lost') return;
+        settle();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        settle();
+        reject(new FerryError('connection-lost', `${this.label}: still reconnecting after ${Math.round(timeoutMs / 1000)} s`, {
+          hint: 'The host is unreachable; Ferry keeps retrying in the background.',
+        }));
+      }, timeoutMs);
+      this.on('state', onState);
+    });
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    if (this.sftpSession !== undefined) return this.sftpSession;
+    const session = this.ready().then(
+      (client) =>
+        new Promise<SFTPWrapper>((resolve, reject) => {
+          client.sftp((error, sftp) => {
+            if (error) {
+              reject(new FerryError('connection-failed', `${this.label}: cannot start SFTP: ${error.message}`, { hint: 'Check that sshd has an sftp Subsystem configured.', cause: error }));
+              return;
+            }
+            sftp.once('close', () => {
+              if (this.sftpSession === session) this.sftpSession = undefined;
+            });
+            resolve(sftp);
+          });
+        }),
+    );
+    this.sftpSession = session;
+    session.catch(() => {
+      if (this.sftpSession === session) this.sftpSession = undefined;
+    });
+    return session;
+  }
+
+  private sftpError(what: string, path: string, error: Error): FerryError {
+    const code = (error as Error & { code?: number }).code;
+    // SFTP status 2 is SSH_FX_NO_SUCH_FILE.
+    if (code === 2) return new FerryError('not-found', `${this.label}: ${path} does not exist`, { details: { path }, cause: error });
+    if (this.client === undefined) return new FerryError('connection-lost', `${this.label}: connection lost during ${what} of ${path}`, { cause: error });
+    return new FerryError('remote-command-failed', `${this.label}: cannot ${what} ${path}: ${error.message}`, { details: { path, operation: what }, cause: error });
+  }
+
+  private async openClient(): Promise<Client> {
+    const o = this.options;
+    const identity = o.auth.identityFile === undefined ? undefined : await loadIdentity(o.auth.identityFile, o.auth.passphrase);
+    const methods = authMethods(o.username, o.auth, identity);
+    if (methods.length === 0) {
+      throw new FerryError('auth-failed', `${this.label}: no way to authenticate as ${o.username}@${o.host}`, { hint: 'Configure an identity file, ssh-agent (SSH_AUTH_SOCK) or a password.' });
+    }
+    let sock: Duplex | undefined;
+    if (o.proxyJump !== undefined) {
+      this.jump ??= new SshTransport(o.proxyJump);
+      sock = await this.jump.openTcp(o.host, o.port);
+    }
+    const target = { label: this.label, host: o.host, port: o.port, username: o.username, methods: methods.map((m) => m.type) };
+
+    return new Promise<Client>((resolve, reject) => {
+      const client = new ssh2.Client();
+      let verdict: FerryError | undefined;
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const armTimer = (): void => {
+        timer = setTimeout(() => finish(new FerryError('timeout', `${this.label}: ${o.host}:${o.port} did not answer within ${o.readyTimeoutMs} ms`, { hint: 'Check that the host is up and that SSH is not blocked by a firewall.' })), o.readyTimeoutMs);
+      };
+      const finish = (error: FerryError | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        client.off('error', onError);
+        client.off('close', onClose);
+        if (error === undefined) {
+          resolve(client);
+          return;
+        }
+        client.on('error', () => undefined);
+        client.destroy();
+        sock?.destroy();
+        reject(error);
+      };
+      const onError = (error: Ssh2Error): void => finish(verdict ?? mapConnectError(error, target));
+      const onClose = (): void => finish(verdict ?? new FerryError('connection-failed', `${this.label}: ${o.host}:${o.port} closed the connection during the handshake`, { hint: 'Check the sshd logs on the host.' }));
+      client.on('error', onError);
+      client.on('close', onClose);
+      client.once('ready', () => finish(undefined));
+
+      const config: ConnectConfig = {
+        host: o.host,
+        port: o.port,
+        username: o.username,
+        ...(sock === undefined ? {} : { sock }),
+        // ssh2's own timer cannot be paused while the user reads a fingerprint, so ours is used.
+        readyTimeout: 0,
+        keepaliveInterval: o.keepaliveIntervalMs,
+        keepaliveCountMax: 3,
+        authHandler: authHandler(methods),
+        hostVerifier: (key: Buffer, verify: (valid: boolean) => void): void => {
+          clearTimeout(timer);
+          verifyHostKey(key, { label: this.label, host: o.host, port: o.port, knownHostsFiles: o.knownHostsFiles, onUnknownHostKey: o.onUnknownHostKey }).then(
+            () => {
+              if (!settled) armTimer();
+              verify(true);
+            },
+            (error: unknown) => {
+              verdict = toFerryError(error);
+              verify(false);
+            },
+          );
+        },
+      };
+      armTimer();
+      try {
+        client.connect(config);
+      } catch (error) {
+        finish(toFerryError(error));
+      }
+    });
+  }
+}
+
+function isPermanent(error: FerryError): boolean {
+  return error.code === 'auth-failed' || error.code === 'host-key-changed' || error.code === 'host-key-unknown';
+}
+
+/** Runs one command on a dedicated channel and collects its output. */
+function execOn(client: Client, command: string, options: ExecOptions, label: string): Promise<ExecResult> {
+  return new Promise<ExecResult>((resolve, reject) => {
+    let channel: ClientChannel | undefined;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const lost = (): void => finish(new FerryError('connection-lost', `${label}: the connection dropped while running a command`, { details: { command } }));
+    const finish = (outcome: FerryError | ExecResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.off('close', lost);
+      if (isFerryError(outcome)) reject(outcome);
+      else resolve(outcome);
+    };
+    client.once('close', lost);
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        // OpenSSH honours the signal request; closing the channel covers servers that do not.
+        channel?.signal('KILL');
+        channel?.close();
+        finish(new FerryError('timeout', `${label}: command did not finish within ${options.timeoutMs} ms`, { details: { command } }));
+      }, options.timeoutMs);
+    }
+    client.exec(command, (error, opened) => {
+      if (error) {
+        finish(new FerryError('connection-failed', `${label}: cannot start a command: ${error.message}`, { details: { command }, cause: error }));
+        return;
+      }
+      channel = opened;
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let code: number | undefined;
+      opened.on('data', (chunk: Buffer) => stdout.push(chunk));
+      opened.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+      opened.on('exit', (exitCode: number | null, signal?: string) => {
+        code = exitCode ?? exitCodeForSignal(signal);
+      });
+      opened.on('close', () => {
+        // A channel that closes without an exit status was cut off, not finished.
+        if (code === undefined) {
+          lost();
+          return;
+        }
+        finish({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
+      });
+      opened.end(options.stdin);
+    });
+  });
+}

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { ChannelArgs } from '../api/contract.js';
+import type { VmDefinition } from '../api/types.js';
+
+export const vmDefinitionSchema = z.object({
+  name: z.string(),
+  memoryMiB: z.number().int().positive(),
+  vcpus: z.number().int().positive(),
+  machineType: z.string(),
+  cpuModel: z.string(),
+  accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  disks: z.array(
+    z.object({
+      path: z.string(),
+      format: z.enum(['qcow2', 'raw']),
+      cache: z.enum(['none', 'directsync', 'writeback', 'writethrough', 'unsafe']),
+    }),
+  ),
+  nic: z.object({ model: z.enum(['virtio-net-pci', 'e1000']), mac: z.string() }).nullable(),
+  kernel: z.object({ path: z.string(), initrd: z.string().optional(), append: z.string().optional() }).optional(),
+  createdAt: z.string(),
+  adopted: z.object({ argv: z.array(z.string()), qmpSocket: z.string() }).optional(),
+}) satisfies z.ZodType<VmDefinition, unknown>;
+
+/** A locally administered unicast MAC in QEMU's 52:54:00 range. */
+export function randomMac(): string {
+  const bytes = [...randomBytes(3)].map((byte) => byte.toString(16).padStart(2, '0'));
+  return `52:54:00:${bytes.join(':')}`;
+}
+
+export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType: string, diskFormats: Array<'qcow2' | 'raw'>): VmDefinition {
+  const definition: VmDefinition = {
+    name: args.name,
+    memoryMiB: args.memoryMiB,
+    vcpus: args.vcpus,
+    machineType,
+    cpuModel: args.cpuModel,
+    accel: args.accel,
+    disks: args.disks.map((disk, index) => ({ path: disk.path, format: diskFormats[index] ?? 'raw', cache: disk.cache })),
+    nic: args.nic === 'none' ? null : { model: args.nic, mac: randomMac() },
+    createdAt: new Date().toISOString(),
+  };
+  if (args.kernel) {
+    definition.kernel = { path: args.kernel };
+    if (args.initrd) definition.kernel.initrd = args.initrd;
+    if (args.append) definition.kernel.append = args.append;
+  }
+  return definition;
+}

@@ -1,0 +1,14 @@
+import { posix } from 'node:path';
+import { remoteLayout } from '../paths.js';
+
+/** Where one VM's files live on its host. */
+export function vmLayout(name: string) {
+  return {
+    definition: posix.join(remoteLayout.vms, `${name}.json`),
+    qmpSocket: posix.join(remoteLayout.runDir, `${name}.qmp`),
+    pidFile: posix.join(remoteLayout.runDir, `${name}.pid`),
+    vncSocket: posix.join(remoteLayout.runDir, `${name}.vnc`),
+    serialLog: posix.join(remoteLayout.logs, `${name}.serial.log`),
+  };
+}
+export type VmLayout = ReturnType<typeof vmLayout>;

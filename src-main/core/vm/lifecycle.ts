@@ -1,0 +1,209 @@
+import { posix } from 'node:path';
+import type { ChannelArgs } from '../api/contract.js';
+import type { VmDefinition, VmDetails, VmSummary } from '../api/types.js';
+import { FerryError, isFerryError } from '../errors.js';
+import { readHostInfo } from '../host/info.js';
+import { remoteLayout } from '../paths.js';
+import { readJsonDirectory, readJsonFile, writeJsonFile } from '../remote/json-files.js';
+import { parseImageChain } from '../storage/image-info.js';
+import { shellCommand, shellQuote } from '../ssh/shell.js';
+import type { HostTransport } from '../ssh/transport.js';
+import { definitionFromArgs, vmDefinitionSchema } from './definition.js';
+import { vmLayout } from './layout.js';
+import { withMonitor } from './monitor.js';
+import { buildQemuArgv } from './qemu-argv.js';
+import { livePids, queryStatus, socketNames, waitForExit } from './state.js';
+
+export interface VmHost {
+  name: string;
+  transport: HostTransport;
+}
+
+export function monitorSocket(definition: VmDefinition | null, name: string): string {
+  return definition?.adopted?.qmpSocket ?? vmLayout(name).qmpSocket;
+}
+
+export async function loadDefinition(host: VmHost, name: string): Promise<VmDefinition | null> {
+  return readJsonFile(host.transport, vmLayout(name).definition, vmDefinitionSchema);
+}
+
+async function requireDefinition(host: VmHost, name: string): Promise<VmDefinition> {
+  const definition = await loadDefinition(host, name);
+  if (!definition) {
+    throw new FerryError('not-found', `There is no VM "${name}" on ${host.name}`, { hint: `\`ferry vm list ${host.name}\` shows the VMs there.` });
+  }
+  return definition;
+}
+
+export async function vmDetails(host: VmHost, name: string): Promise<VmDetails> {
+  const definition = await loadDefinition(host, name);
+  const layout = vmLayout(name);
+  const pid = (await livePids(host.transport, [name])).get(name);
+  if (!definition && pid === undefined) {
+    throw new FerryError('not-found', `There is no VM "${name}" on ${host.name}`, { hint: `\`ferry vm list ${host.name}\` shows the VMs there.` });
+  }
+  const socket = monitorSocket(definition, name);
+  const status = pid === undefined ? { state: 'shutoff' as const } : await queryStatus(host.transport, socket);
+  const details: VmDetails = {
+    name,
+    host: host.name,
+    state: status.state,
+    memoryMiB: definition?.memoryMiB ?? 0,
+    vcpus: definition?.vcpus ?? 0,
+    defined: definition !== null,
+    definition,
+    qmpSocket: socket,
+    serialLog: layout.serialLog,
+    vncSocket: layout.vncSocket,
+  };
+  if (status.qemuStatus !== undefined) details.qemuStatus = status.qemuStatus;
+  if (pid !== undefined) details.pid = pid;
+  return details;
+}
+
+export async function listVms(host: VmHost): Promise<VmSummary[]> {
+  const definitions = new Map((await readJsonDirectory(host.transport, remoteLayout.vms, vmDefinitionSchema)).map((entry) => [entry.name, entry.value]));
+  const names = [...new Set([...definitions.keys(), ...(await socketNames(host.transport, remoteLayout.runDir))])].sort();
+  const pids = await livePids(host.transport, names);
+  return Promise.all(
+    names.map(async (name): Promise<VmSummary> => {
+      const definition = definitions.get(name) ?? null;
+      const pid = pids.get(name);
+      const status = pid === undefined ? { state: 'shutoff' as const } : await queryStatus(host.transport, monitorSocket(definition, name));
+      const summary: VmSummary = { name, host: host.name, state: status.state, memoryMiB: definition?.memoryMiB ?? 0, vcpus: definition?.vcpus ?? 0, defined: definition !== null };
+      if (status.qemuStatus !== undefined) summary.qemuStatus = status.qemuStatus;
+      if (pid !== undefined) summary.pid = pid;
+      return summary;
+    }),
+  );
+}
+
+async function diskFormat(host: VmHost, path: string, given: 'qcow2' | 'raw' | undefined): Promise<'qcow2' | 'raw'> {
+  const result = await host.transport.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path]));
+  const chain = result.code === 0 ? parseImageChain(result.stdout) : null;
+  if (!chain?.[0]) {
+    throw new FerryError('not-found', `Disk ${path} is not a readable image on ${host.name}`, { hint: 'Create the volume first (`ferry vol create`), or give the full path of an existing image.' });
+  }
+  const found = chain[0].format;
+  if (given && given !== found) {
+    throw new FerryError('invalid-input', `Disk ${path} is ${found}, not ${given}`, { hint: `Use format=${found}, or leave the format out so Ferry reads it from the image.` });
+  }
+  if (found !== 'qcow2' && found !== 'raw') {
+    throw new FerryError('unsupported', `Disk ${path} is in ${found} format`, { hint: 'Convert it to qcow2 or raw with qemu-img convert.' });
+  }
+  return found;
+}
+
+export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): Promise<VmDetails> {
+  const layout = vmLayout(args.name);
+  if ((await host.transport.exec(shellCommand(['test', '-e', layout.definition]))).code === 0 || (await livePids(host.transport, [args.name])).has(args.name)) {
+    throw new FerryError('already-exists', `A VM named "${args.name}" already exists on ${host.name}`, { hint: 'Pick another name, or undefine the old VM first.' });
+  }
+  const formats: Array<'qcow2' | 'raw'> = [];
+  for (const disk of args.disks) formats.push(await diskFormat(host, disk.path, disk.format));
+  for (const file of [args.kernel, args.initrd].filter((path): path is string => path !== undefined)) {
+    if ((await host.transport.exec(shellCommand(['test', '-r', file]))).code !== 0) {
+      throw new FerryError('not-found', `${file} is not readable on ${host.name}`, { hint: 'Kernel and initrd must already be on the host.' });
+    }
+  }
+  if (args.initrd && !args.kernel) throw new FerryError('invalid-input', '--initrd needs --kernel', { hint: 'Direct kernel boot takes a kernel, and optionally an initrd and arguments.' });
+  const info = await readHostInfo(host.name, host.transport);
+  const machineType = args.machineType ?? info.defaultMachineType;
+  if (!info.machineTypes.includes(machineType)) {
+    throw new FerryError('unsupported', `QEMU ${info.qemuVersion} on ${host.name} has no machine type ${machineType}`, { hint: `Pick one of: ${info.machineTypes.filter((type) => type.includes('q35')).slice(0, 6).join(', ')}` });
+  }
+  await writeJsonFile(host.transport, layout.definition, definitionFromArgs(args, machineType, formats));
+  return vmDetails(host, args.name);
+}
+
+async function requireRunning(host: VmHost, name: string): Promise<{ definition: VmDefinition | null; pid: number }> {
+  const definition = await loadDefinition(host, name);
+  const pid = (await livePids(host.transport, [name])).get(name);
+  if (pid === undefined) {
+    if (!definition) await requireDefinition(host, name);
+    throw new FerryError('busy', `VM "${name}" on ${host.name} is not running`, { hint: `Start it first: \`ferry vm start ${host.name} ${name}\`.` });
+  }
+  return { definition, pid };
+}
+
+async function removeRunFiles(host: VmHost, name: string): Promise<void> {
+  const layout = vmLayout(name);
+  await host.transport.run(shellCommand(['rm', '-f', '--', layout.pidFile, layout.qmpSocket, layout.vncSocket]));
+}
+
+export async function kvmUsable(transport: HostTransport): Promise<boolean> {
+  return (await transport.exec('test -r /dev/kvm && test -w /dev/kvm')).code === 0;
+}
+
+export async function startVm(host: VmHost, name: string): Promise<VmDetails> {
+  const definition = await requireDefinition(host, name);
+  if ((await livePids(host.transport, [name])).has(name)) {
+    throw new FerryError('busy', `VM "${name}" is already running on ${host.name}`, { hint: 'Pause, shut down or force it off instead.' });
+  }
+  if (definition.adopted) {
+    throw new FerryError('unsupported', `VM "${name}" was adopted from a QEMU started by hand`, { hint: 'Start it the way it was started before; Ferry finds it again by its monitor socket.' });
+  }
+  const layout = vmLayout(name);
+  await removeRunFiles(host, name);
+  await host.transport.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]));
+  const argv = buildQemuArgv(definition, layout, { kvmUsable: await kvmUsable(host.transport) });
+  const result = await host.transport.exec(shellCommand(argv), { timeoutMs: 60_000 });
+  if (result.code !== 0) {
+    const stderr = result.stderr.trim();
+    const locked = /lock/i.test(stderr);
+    throw new FerryError(locked ? 'busy' : 'remote-command-failed', `QEMU could not start "${name}" on ${host.name}: ${stderr}`, {
+      hint: locked ? 'Another QEMU is using one of its disks; stop that VM first.' : 'Check the VM definition (`ferry vm info`) and the disks.',
+      details: { argv },
+    });
+  }
+  return vmDetails(host, name);
+}
+
+async function monitorCommand(host: VmHost, name: string, command: string): Promise<VmDetails> {
+  const { definition } = await requireRunning(host, name);
+  await withMonitor(host.transport, monitorSocket(definition, name), (qmp) => qmp.execute(command));
+  return vmDetails(host, name);
+}
+
+export const pauseVm = (host: VmHost, name: string) => monitorCommand(host, name, 'stop');
+export const resumeVm = (host: VmHost, name: string) => monitorCommand(host, name, 'cont');
+
+/** Asks the guest to power off (ACPI) and forces it off when it has not done so in time. */
+export async function shutdownVm(host: VmHost, name: string, timeoutMs: number): Promise<VmDetails> {
+  const { definition, pid } = await requireRunning(host, name);
+  await withMonitor(host.transport, monitorSocket(definition, name), (qmp) => qmp.execute('system_powerdown'));
+  if (!(await waitForExit(host.transport, pid, timeoutMs))) return destroyVm(host, name);
+  await removeRunFiles(host, name);
+  return vmDetails(host, name);
+}
+
+/** Pulls the plug: QMP quit, then SIGKILL if QEMU does not go. */
+export async function destroyVm(host: VmHost, name: string): Promise<VmDetails> {
+  const { definition, pid } = await requireRunning(host, name);
+  try {
+    await withMonitor(host.transport, monitorSocket(definition, name), (qmp) => qmp.execute('quit'));
+  } catch (error) {
+    // quit closes the monitor before it can answer; a busy monitor is handled by the kill below.
+    if (!isFerryError(error)) throw error;
+  }
+  if (!(await waitForExit(host.transport, pid, 5_000))) {
+    await host.transport.exec(`kill -9 ${pid}`);
+    await waitForExit(host.transport, pid, 5_000);
+  }
+  await removeRunFiles(host, name);
+  return vmDetails(host, name);
+}
+
+export async function undefineVm(host: VmHost, name: string): Promise<void> {
+  await requireDefinition(host, name);
+  if ((await livePids(host.transport, [name])).has(name)) {
+    throw new FerryError('busy', `VM "${name}" on ${host.name} is running`, { hint: 'Shut it down or force it off before deleting it; its disks are kept.' });
+  }
+  await host.transport.run(shellCommand(['rm', '-f', '--', vmLayout(name).definition]));
+}
+
+export async function serialTail(host: VmHost, name: string, bytes: number): Promise<string> {
+  await requireDefinition(host, name);
+  const result = await host.transport.exec(`tail -c ${bytes} -- ${shellQuote(vmLayout(name).serialLog)} 2>/dev/null`);
+  return result.stdout;
+}

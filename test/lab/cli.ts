@@ -1,0 +1,67 @@
+// `npm run lab -- up|down|status [--json] [--hosts N]`
+import { labDown, labStatus, labUp } from './lab.js';
+import type { LabStatus } from './types.js';
+
+interface CliArgs {
+  command: 'up' | 'down' | 'status';
+  json: boolean;
+  hosts: number | undefined;
+}
+
+const USAGE = 'usage: npm run lab -- up|down|status [--json] [--hosts N]';
+
+function parseArgs(argv: string[]): CliArgs {
+  let command: CliArgs['command'] | undefined;
+  let json = false;
+  let hosts: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === 'up' || a === 'down' || a === 'status') command = a;
+    else if (a === '--json') json = true;
+    else if (a === '--hosts') hosts = Number(argv[++i]);
+    else if (a?.startsWith('--hosts=')) hosts = Number(a.slice('--hosts='.length));
+    else throw new Error(`unknown argument ${a}\n${USAGE}`);
+  }
+  if (!command) throw new Error(USAGE);
+  if (hosts !== undefined && !Number.isInteger(hosts)) throw new Error(`--hosts needs a number\n${USAGE}`);
+  return { command, json, hosts };
+}
+
+function summary(s: LabStatus): string {
+  const lines = [
+    `lab up: bridge ${s.bridge} (${s.gateway}), dir ${s.labDir}`,
+    `guest: ${s.guest.kernel} + ${s.guest.initrd}, accel ${s.guest.accel}`,
+    `known_hosts: ${s.knownHostsFile}`,
+  ];
+  for (const h of s.hosts) {
+    lines.push(
+      `  ${h.name}  ${h.user}@${h.address}:${h.port}  sshd pid ${h.sshdPid}  ${h.hostKeyFingerprint}`,
+      `    ssh -i ${h.identityFile} -o UserKnownHostsFile=${s.knownHostsFile} ${h.user}@${h.address}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = args.json ? (l: string) => process.stderr.write(l + '\n') : (l: string) => console.log(l);
+  const started = Date.now();
+  if (args.command === 'down') {
+    await labDown({ log });
+    if (!args.json) console.log(`lab down (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    return;
+  }
+  if (args.command === 'up') {
+    const s = await labUp({ hosts: args.hosts, log });
+    console.log(args.json ? JSON.stringify(s, null, 2) : `${summary(s)}\nup in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return;
+  }
+  const s = labStatus();
+  if (args.json) console.log(JSON.stringify(s ?? { up: false }, null, 2));
+  else console.log(s ? summary(s) : 'lab is down (or only partly up: `npm run lab -- up` repairs it)');
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

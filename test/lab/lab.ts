@@ -1,0 +1,148 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep } from './exec.js';
+import { ensureAccel } from './accel.js';
+import { ensureGuestImage } from './guest-image.js';
+import {
+  BRIDGE, GATEWAY, HOST_IMAGE_DIR, HOST_PREFIX, HOST_RUN_DIR, HOST_SHARED_DIR, HOST_STATE_DIR, MAX_HOSTS,
+  hostLayout, labDir, labPaths, type HostLayout,
+} from './layout.js';
+import {
+  bridgeExists, deleteLabLinks, deleteNamespace, ensureBridge, ensureHostNetwork, labNamespaces, netnsExists, netnsPids,
+} from './network.js';
+import { ensureKey, fingerprint, publicKey, sshdPid, startSshd } from './sshd.js';
+import type { LabHost, LabState, LabStatus, LabUpOptions } from './types.js';
+
+export type { LabStatus, LabHost, LabUpOptions } from './types.js';
+
+/** Brings the lab up, or repairs whatever part of it is missing. Safe to call when it is already up. */
+export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
+  const log = opts.log ?? (() => undefined);
+  const count = opts.hosts ?? 2;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new Error(`--hosts must be 1..${MAX_HOSTS}`);
+  const dir = labDir();
+  const p = labPaths(dir);
+  mkdirSync(p.shared, { recursive: true });
+
+  const image = await ensureGuestImage(dir, log);
+  const buildId = readFileSync(join(p.guestDir, 'build-id'), 'utf8');
+  const accel = await ensureAccel(dir, `${statSync(image.kernel).size}:${buildId}`, log);
+
+  await ensureKey(p.clientKey, 'ferry-lab-client');
+  writeFileSync(p.authorizedKeys, publicKey(p.clientKey) + '\n', { mode: 0o600 });
+
+  const wanted = Array.from({ length: count }, (_, i) => hostLayout(i, dir));
+  // A previous lab with more hosts leaves namespaces this one does not own; remove them.
+  for (const ns of labNamespaces()) {
+    if (!wanted.some((h) => h.name === ns)) await removeHost(ns);
+  }
+
+  await ensureBridge();
+  for (const h of wanted) {
+    mkdirSync(`${h.ferryDir}/images`, { recursive: true });
+    await ensureKey(h.hostKey, `${h.name}-host`);
+    await ensureHostNetwork(h);
+    if (sshdPid(h) === undefined) {
+      log(`${h.name}: starting sshd on ${h.address}`);
+      await startSshd(h, dir);
+    }
+  }
+  writeFileSync(p.knownHosts, wanted.map((h) => knownHostsLine(h)).join('\n') + '\n');
+  const state: LabState = { hosts: count, accel };
+  writeFileSync(p.stateFile, JSON.stringify(state, null, 2) + '\n');
+
+  const status = labStatus();
+  if (!status) throw new Error('lab did not come up; run `npm run lab -- status` for details');
+  return status;
+}
+
+/** Tears everything down that `up` created, except cached keys, kernel and guest image. */
+export async function labDown(opts: { log?: (l: string) => void } = {}): Promise<void> {
+  const log = opts.log ?? (() => undefined);
+  const dir = labDir();
+  const names = new Set(labNamespaces());
+  for (let i = 0; i < MAX_HOSTS; i++) {
+    const h = hostLayout(i, dir);
+    if (existsSync(h.sshdPidFile)) names.add(h.name);
+  }
+  for (const ns of [...names].sort()) {
+    log(`${ns}: stopping`);
+    await removeHost(ns);
+  }
+  await deleteLabLinks();
+  rmSync(labPaths(dir).stateFile, { force: true });
+  rmSync(labPaths(dir).knownHosts, { force: true });
+}
+
+async function removeHost(ns: string): Promise<void> {
+  const index = ns.charCodeAt(HOST_PREFIX.length) - 97;
+  const h = index >= 0 && index < MAX_HOSTS ? hostLayout(index) : undefined;
+  // An sshd whose namespace vanished under it would not show up in `ip netns pids`.
+  const strayPid = h ? sshdPid(h) : undefined;
+  if (strayPid) await killAll([strayPid]);
+  if (netnsExists(ns)) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const pids = await netnsPids(ns);
+      if (pids.length === 0) break;
+      await killAll(pids);
+      await sleep(100);
+    }
+    const left = await netnsPids(ns);
+    if (left.length) throw new Error(`${ns}: processes survive SIGKILL: ${left.join(' ')}`);
+    await deleteNamespace(ns);
+  }
+  if (h) rmSync(h.sshdPidFile, { force: true });
+}
+
+async function killAll(pids: number[]): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone between listing and killing.
+    }
+  }
+}
+
+function knownHostsLine(h: HostLayout): string {
+  return `${h.address} ${publicKey(h.hostKey)}`;
+}
+
+/** Current lab as found on the system (not just as last recorded); null unless every part is up. */
+export function labStatus(): LabStatus | null {
+  const dir = labDir();
+  const p = labPaths(dir);
+  if (!existsSync(p.stateFile) || !bridgeExists()) return null;
+  const state = JSON.parse(readFileSync(p.stateFile, 'utf8')) as LabState;
+  if (!existsSync(p.kernel) || !existsSync(p.initrd)) return null;
+  const hosts: LabHost[] = [];
+  for (let i = 0; i < state.hosts; i++) {
+    const h = hostLayout(i, dir);
+    const pid = sshdPid(h);
+    if (!pid || !netnsExists(h.name) || !existsSync(`/sys/class/net/${h.veth}`)) return null;
+    hosts.push({
+      name: h.name,
+      netns: h.name,
+      address: h.address,
+      port: 22,
+      user: 'root',
+      identityFile: p.clientKey,
+      knownHostsLine: knownHostsLine(h),
+      hostKeyFingerprint: fingerprint(h.hostKey),
+      imageDir: HOST_IMAGE_DIR,
+      stateDir: HOST_STATE_DIR,
+      runDir: HOST_RUN_DIR,
+      sharedDir: HOST_SHARED_DIR,
+      sshdPid: pid,
+    });
+  }
+  return {
+    up: true,
+    bridge: BRIDGE,
+    gateway: GATEWAY,
+    labDir: dir,
+    knownHostsFile: p.knownHosts,
+    guest: { kernel: p.kernel, initrd: p.initrd, accel: state.accel },
+    hosts,
+  };
+}
