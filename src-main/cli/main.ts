@@ -1,11 +1,26 @@
 import { Command } from 'commander';
 import { FERRY_VERSION } from '../core/version.js';
+import { hostCommand } from './commands/host.js';
+import { poolCommand } from './commands/pool.js';
+import { vmCommand } from './commands/vm.js';
+import { volCommand } from './commands/vol.js';
+import { closeCliEngine } from './run.js';
 
 const program = new Command();
 program
   .name('ferry')
-  .description('Manage KVM/QEMU hosts over SSH and move virtual machines between them.')
+  .description('Manage KVM/QEMU hosts over SSH and move virtual machines between them.\nState is kept in $FERRY_HOME (default ~/.config/ferry).')
   .version(FERRY_VERSION, '-V, --version', 'print the Ferry version')
+  .option('--json', 'print machine-readable JSON')
   .showHelpAfterError('(run `ferry --help` for the commands)');
 
-await program.parseAsync(process.argv);
+program.addCommand(hostCommand());
+program.addCommand(poolCommand());
+program.addCommand(volCommand());
+program.addCommand(vmCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} finally {
+  await closeCliEngine();
+}

@@ -31,8 +31,10 @@ export const hostAddInput = z.discriminatedUnion('transport', [
     transport: z.literal('ssh'),
     name: hostNameSchema,
     address: sshAddress,
-    port: z.number().int().min(1).max(65535).default(22),
-    user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a user name').default('root'),
+    /** Unset: the Port from ~/.ssh/config for this address, else 22. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Unset: the User from ~/.ssh/config for this address, else root. */
+    user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a user name').optional(),
     identityFile: z.string().min(1).optional(),
     /** Used only for this connection unless the shell stores it (safeStorage in Electron). */
     password: z.string().optional(),

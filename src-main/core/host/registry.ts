@@ -9,9 +9,10 @@ const savedHostSchema = z.discriminatedUnion('transport', [
   z.object({
     transport: z.literal('ssh'),
     name: hostNameSchema,
+    /** A host name, an address, or an alias from ~/.ssh/config (resolved at every connect). */
     address: z.string(),
-    port: z.number().int(),
-    user: z.string(),
+    port: z.number().int().optional(),
+    user: z.string().optional(),
     identityFile: z.string().optional(),
     useAgent: z.boolean().default(true),
     autoconnect: z.boolean().default(true),
@@ -53,14 +54,17 @@ export class HostRegistry {
     return host;
   }
 
-  async add(host: SavedHost): Promise<void> {
-    const hosts = await this.list();
-    if (hosts.some((candidate) => candidate.name === host.name)) {
-      throw new FerryError('already-exists', `A host named "${host.name}" already exists`, {
+  async assertFree(name: string): Promise<void> {
+    if ((await this.list()).some((candidate) => candidate.name === name)) {
+      throw new FerryError('already-exists', `A host named "${name}" already exists`, {
         hint: 'Pick another name, or remove the old one with `ferry host remove`.',
       });
     }
-    await this.save([...hosts, host]);
+  }
+
+  async add(host: SavedHost): Promise<void> {
+    await this.assertFree(host.name);
+    await this.save([...(await this.list()), host]);
   }
 
   async remove(name: string): Promise<void> {
@@ -79,6 +83,7 @@ export class HostRegistry {
 
 export function hostUri(host: SavedHost): string {
   if (host.transport === 'local') return 'qemu:///system';
-  const port = host.port === 22 ? '' : `:${host.port}`;
-  return `qemu+ssh://${host.user}@${host.address}${port}/system`;
+  const port = host.port === undefined || host.port === 22 ? '' : `:${host.port}`;
+  const user = host.user === undefined ? '' : `${host.user}@`;
+  return `qemu+ssh://${user}${host.address}${port}/system`;
 }

@@ -1,0 +1,175 @@
+import { EventEmitter } from 'node:events';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Channel, ChannelArgs, ChannelOutput } from './api/contract.js';
+import type { HostSummary } from './api/types.js';
+import { parseChannelInput } from './api/validate.js';
+import { ConnectionManager } from './host/connections.js';
+import { readHostInfo } from './host/info.js';
+import { HostRegistry, hostUri, type SavedHost } from './host/registry.js';
+import { ferryHome, ferryHomeLayout } from './paths.js';
+import { definePool, deletePool, listPools, loadPool, startPool, stopPool } from './storage/pools.js';
+import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/volumes.js';
+import type { HostTransport, TransportState } from './ssh/transport.js';
+import { adoptVm } from './vm/adopt.js';
+import { defineVm, destroyVm, listVms, pauseVm, resumeVm, serialTail, shutdownVm, startVm, undefineVm, vmDetails, type VmHost } from './vm/lifecycle.js';
+
+export interface EngineOptions {
+  home?: string;
+  userKnownHosts?: string | null;
+  sshConfigPath?: string;
+  agentSocket?: string;
+}
+
+type Handlers = { [C in Channel]: (args: ChannelArgs<C>) => Promise<ChannelOutput<C>> };
+
+/**
+ * The engine behind every front end. `call` is the single entry: it validates the input against
+ * the contract, then runs the handler. It emits ('host-state', name, state).
+ */
+export class FerryEngine extends EventEmitter {
+  readonly home: string;
+  private readonly registry: HostRegistry;
+  readonly connections: ConnectionManager;
+
+  constructor(options: EngineOptions = {}) {
+    super();
+    this.home = options.home ?? ferryHome();
+    const layout = ferryHomeLayout(this.home);
+    this.registry = new HostRegistry(layout.hosts);
+    const userKnownHosts = options.userKnownHosts === null ? undefined : options.userKnownHosts ?? join(homedir(), '.ssh', 'known_hosts');
+    this.connections = new ConnectionManager({
+      ferryKnownHosts: layout.knownHosts,
+      ...(userKnownHosts ? { userKnownHosts } : {}),
+      ...(options.sshConfigPath ? { sshConfigPath: options.sshConfigPath } : {}),
+      agentSocket: options.agentSocket ?? process.env['SSH_AUTH_SOCK'],
+    });
+    this.connections.on('state', (name: string, state: TransportState) => this.emit('host-state', name, state));
+  }
+
+  async call<C extends Channel>(channel: C, input: unknown): Promise<ChannelOutput<C>> {
+    const args = parseChannelInput(channel, input);
+    const handler = this.handlers[channel] as (args: ChannelArgs<C>) => Promise<ChannelOutput<C>>;
+    return handler(args);
+  }
+
+  async transport(hostName: string): Promise<HostTransport> {
+    return this.connections.get(await this.registry.get(hostName));
+  }
+
+  private async vmHost(hostName: string): Promise<VmHost> {
+    return { name: hostName, transport: await this.transport(hostName) };
+  }
+
+  private summary(host: SavedHost): HostSummary {
+    const state = this.connections.state(host.name);
+    const summary: HostSummary = {
+      name: host.name,
+      transport: host.transport,
+      uri: hostUri(host),
+      autoconnect: host.autoconnect,
+      state: state === undefined || state.kind === 'closed' ? 'disconnected' : state.kind,
+    };
+    if (state && (state.kind === 'lost' || state.kind === 'failed')) summary.stateReason = state.reason;
+    if (host.transport === 'ssh') {
+      summary.address = host.address;
+      if (host.port !== undefined) summary.port = host.port;
+      if (host.user !== undefined) summary.user = host.user;
+      if (host.identityFile !== undefined) summary.identityFile = host.identityFile;
+    }
+    return summary;
+  }
+
+  private readonly handlers: Handlers = {
+    'hosts.list': async () => (await this.registry.list()).map((host) => this.summary(host)),
+    'hosts.add': async (args) => {
+      const host: SavedHost =
+        args.transport === 'local'
+          ? { transport: 'local', name: args.name, autoconnect: args.autoconnect }
+          : {
+              transport: 'ssh',
+              name: args.name,
+              address: args.address,
+              useAgent: args.useAgent,
+              autoconnect: args.autoconnect,
+              ...(args.port !== undefined ? { port: args.port } : {}),
+              ...(args.user !== undefined ? { user: args.user } : {}),
+              ...(args.identityFile !== undefined ? { identityFile: args.identityFile } : {}),
+            };
+      await this.registry.assertFree(host.name);
+      if (args.transport === 'ssh') {
+        this.connections.rememberSecrets(host.name, {
+          ...(args.password !== undefined ? { password: args.password } : {}),
+          ...(args.passphrase !== undefined ? { passphrase: args.passphrase } : {}),
+        });
+        // Connecting before saving means a host that cannot be reached or verified is not saved.
+        await this.connections.get(host, async (key) => args.acceptNewHostKey || (args.trustFingerprint !== undefined && args.trustFingerprint === key.fingerprint));
+      } else {
+        await this.connections.get(host);
+      }
+      await this.registry.add(host);
+      return this.summary(host);
+    },
+    'hosts.remove': async ({ name }) => {
+      await this.registry.remove(name);
+      await this.connections.disconnect(name);
+      return { removed: name };
+    },
+    'hosts.connect': async ({ name }) => {
+      const host = await this.registry.get(name);
+      await this.connections.get(host);
+      return this.summary(host);
+    },
+    'hosts.info': async ({ host }) => readHostInfo(host, await this.transport(host)),
+    'pools.list': async ({ host }) => listPools(await this.transport(host)),
+    'pools.define': async (args) => definePool(await this.transport(args.host), args),
+    'pools.start': async ({ host, pool }) => {
+      const transport = await this.transport(host);
+      return startPool(transport, await loadPool(transport, host, pool));
+    },
+    'pools.stop': async ({ host, pool }) => {
+      const transport = await this.transport(host);
+      return stopPool(transport, await loadPool(transport, host, pool));
+    },
+    'pools.delete': async ({ host, pool }) => {
+      const transport = await this.transport(host);
+      await deletePool(transport, host, await loadPool(transport, host, pool));
+      return { deleted: pool };
+    },
+    'volumes.list': async ({ host, pool }) => {
+      const transport = await this.transport(host);
+      return listVolumes(transport, host, await loadPool(transport, host, pool));
+    },
+    'volumes.create': async (args) => {
+      const transport = await this.transport(args.host);
+      return createVolume(transport, await loadPool(transport, args.host, args.pool), args);
+    },
+    'volumes.info': async ({ host, pool, name }) => {
+      const transport = await this.transport(host);
+      return volumeInfo(transport, host, await loadPool(transport, host, pool), name);
+    },
+    'volumes.delete': async ({ host, pool, name }) => {
+      const transport = await this.transport(host);
+      await deleteVolume(transport, host, await loadPool(transport, host, pool), name);
+      return { deleted: name };
+    },
+    'vms.list': async ({ host }) => listVms(await this.vmHost(host)),
+    'vms.info': async ({ host, name }) => vmDetails(await this.vmHost(host), name),
+    'vms.define': async (args) => defineVm(await this.vmHost(args.host), args),
+    'vms.undefine': async ({ host, name }) => {
+      await undefineVm(await this.vmHost(host), name);
+      return { undefined: name };
+    },
+    'vms.start': async ({ host, name }) => startVm(await this.vmHost(host), name),
+    'vms.pause': async ({ host, name }) => pauseVm(await this.vmHost(host), name),
+    'vms.resume': async ({ host, name }) => resumeVm(await this.vmHost(host), name),
+    'vms.shutdown': async ({ host, name, timeoutMs }) => shutdownVm(await this.vmHost(host), name, timeoutMs),
+    'vms.destroy': async ({ host, name }) => destroyVm(await this.vmHost(host), name),
+    'vms.adopt': async ({ host, name, qmpSocket }) => adoptVm(await this.vmHost(host), name, qmpSocket),
+    'vms.serial': async ({ host, name, tailBytes }) => ({ text: await serialTail(await this.vmHost(host), name, tailBytes) }),
+  };
+
+  async close(): Promise<void> {
+    await this.connections.closeAll();
+  }
+}
