@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'test/unit/**/*.test.tsx'],
+          // Component tests opt into jsdom with a `// @vitest-environment jsdom` first line.
           environment: 'node',
           testTimeout: 20_000,
         },
@@ -16,7 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'lab',
-          include: ['test/lab/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          include: ['test/lab/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
           testTimeout: 180_000,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Channel, ChannelArgs, ChannelOutput } from './api/contract.js';
+import type { Channel, ChannelArgs, ChannelOutput, EngineEventName, EngineEvents } from './api/contract.js';
 import type { HostSummary } from './api/types.js';
 import { parseChannelInput } from './api/validate.js';
 import { ConnectionManager } from './host/connections.js';
@@ -12,6 +12,7 @@ import { definePool, deletePool, listPools, loadPool, startPool, stopPool } from
 import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/volumes.js';
 import type { HostTransport, TransportState } from './ssh/transport.js';
 import { adoptVm } from './vm/adopt.js';
+import { MigrationService } from './migration/service.js';
 import { defineVm, destroyVm, listVms, pauseVm, resumeVm, serialTail, shutdownVm, startVm, undefineVm, vmDetails, type VmHost } from './vm/lifecycle.js';
 
 export interface EngineOptions {
@@ -25,12 +26,13 @@ type Handlers = { [C in Channel]: (args: ChannelArgs<C>) => Promise<ChannelOutpu
 
 /**
  * The engine behind every front end. `call` is the single entry: it validates the input against
- * the contract, then runs the handler. It emits ('host-state', name, state).
+ * the contract, then runs the handler. Pushes (host state, migration samples) arrive via onEvent.
  */
 export class FerryEngine extends EventEmitter {
   readonly home: string;
   private readonly registry: HostRegistry;
   readonly connections: ConnectionManager;
+  private readonly migrations = new MigrationService();
 
   constructor(options: EngineOptions = {}) {
     super();
@@ -44,7 +46,21 @@ export class FerryEngine extends EventEmitter {
       ...(options.sshConfigPath ? { sshConfigPath: options.sshConfigPath } : {}),
       agentSocket: options.agentSocket ?? process.env['SSH_AUTH_SOCK'],
     });
-    this.connections.on('state', (name: string, state: TransportState) => this.emit('host-state', name, state));
+    this.connections.on('state', (host: string, state: TransportState) => {
+      const payload: EngineEvents['host-state'] = { host, state: state.kind === 'closed' ? 'disconnected' : state.kind };
+      if (state.kind === 'lost' || state.kind === 'failed') payload.reason = state.reason;
+      this.publish('host-state', payload);
+    });
+  }
+
+  /** Every push to front ends goes through here: listeners get ('event', name, payload). */
+  publish<E extends EngineEventName>(name: E, payload: EngineEvents[E]): void {
+    this.emit('event', name, payload);
+  }
+
+  onEvent(listener: <E extends EngineEventName>(name: E, payload: EngineEvents[E]) => void): () => void {
+    this.on('event', listener);
+    return () => this.off('event', listener);
   }
 
   async call<C extends Channel>(channel: C, input: unknown): Promise<ChannelOutput<C>> {
@@ -167,6 +183,14 @@ export class FerryEngine extends EventEmitter {
     'vms.destroy': async ({ host, name }) => destroyVm(await this.vmHost(host), name),
     'vms.adopt': async ({ host, name, qmpSocket }) => adoptVm(await this.vmHost(host), name, qmpSocket),
     'vms.serial': async ({ host, name, tailBytes }) => ({ text: await serialTail(await this.vmHost(host), name, tailBytes) }),
+    'migrations.modes': (args) => this.migrations.modes(args),
+    'migrations.check': (args) => this.migrations.check(args),
+    'migrations.start': (args) => this.migrations.start(args),
+    'migrations.cancel': (args) => this.migrations.cancel(args),
+    'migrations.tune': (args) => this.migrations.tune(args),
+    'migrations.list': () => this.migrations.list(),
+    'migrations.get': (args) => this.migrations.get(args),
+    'migrations.export': (args) => this.migrations.export(args),
   };
 
   async close(): Promise<void> {

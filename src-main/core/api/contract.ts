@@ -7,7 +7,18 @@ import {
   vmNameSchema,
   volumeNameSchema,
 } from './names.js';
-import type { HostInfo, HostSummary, PoolSummary, VmDetails, VmSummary, VolumeInfo } from './types.js';
+import type {
+  HostInfo,
+  HostSummary,
+  MigrationRecord,
+  MigrationSummary,
+  ModeAvailability,
+  PoolSummary,
+  PreflightReport,
+  VmDetails,
+  VmSummary,
+  VolumeInfo,
+} from './types.js';
 
 /**
  * The one API contract: every channel's input schema (validated at runtime wherever a call enters
@@ -99,6 +110,44 @@ export const vmAdoptInput = vmRef.extend({ qmpSocket: absolutePathSchema });
 export const vmShutdownInput = vmRef.extend({ timeoutMs: z.number().int().min(0).max(600_000).default(60_000) });
 export const vmSerialInput = vmRef.extend({ tailBytes: z.number().int().min(1).max(1 << 20).default(16_384) });
 
+export const migrationInput = z.object({
+  vm: vmNameSchema,
+  from: hostNameSchema,
+  to: hostNameSchema,
+  mode: z.enum(['offline', 'live', 'block']),
+  /** block: copy only the top qcow2 layer; the backing chain must already be on the destination. */
+  incremental: z.boolean().default(false),
+  /** block/offline: create destination volumes in this pool instead of at the same paths. */
+  destPool: poolNameSchema.optional(),
+  /** offline: save the running state and resume it on the destination. */
+  keepState: z.boolean().default(false),
+  /** offline: leave the VM stopped on the destination. */
+  noStart: z.boolean().default(false),
+  transport: z.enum(['tcp', 'tls']).default('tcp'),
+  /** The destination address as the source host reaches it (a migration network). */
+  address: z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address').optional(),
+  /** First port to try on the destination; the next free one above it is used. */
+  port: z.number().int().min(1024).max(65535).optional(),
+  bandwidthMiBps: z.number().positive().max(1_000_000).optional(),
+  downtimeMs: z.number().int().min(1).max(2_000_000).optional(),
+  autoConverge: z.boolean().default(false),
+  postcopy: z.boolean().default(false),
+  multifd: z.number().int().min(1).max(64).optional(),
+  /** Watch the guest from outside: tcp:HOST:PORT, or "serial" for the heartbeat in its serial log. */
+  probe: z
+    .string()
+    .regex(/^(serial|tcp:[A-Za-z0-9.:_-]+:\d+)$/, 'must be "serial" or tcp:HOST:PORT')
+    .optional(),
+});
+
+export const migrationRef = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) });
+
+export const migrationTuneInput = migrationRef.extend({
+  bandwidthMiBps: z.number().positive().max(1_000_000).optional(),
+  downtimeMs: z.number().int().min(1).max(2_000_000).optional(),
+  startPostcopy: z.boolean().optional(),
+});
+
 export const channels = {
   'hosts.list': { input: z.object({}), output: {} as HostSummary[] },
   'hosts.add': { input: hostAddInput, output: {} as HostSummary },
@@ -125,7 +174,23 @@ export const channels = {
   'vms.destroy': { input: vmRef, output: {} as VmDetails },
   'vms.adopt': { input: vmAdoptInput, output: {} as VmDetails },
   'vms.serial': { input: vmSerialInput, output: {} as { text: string } },
+  'migrations.modes': { input: z.object({ vm: vmNameSchema, from: hostNameSchema, to: hostNameSchema }), output: {} as ModeAvailability[] },
+  'migrations.check': { input: migrationInput, output: {} as PreflightReport },
+  'migrations.start': { input: migrationInput, output: {} as MigrationSummary },
+  'migrations.cancel': { input: migrationRef, output: {} as MigrationSummary },
+  'migrations.tune': { input: migrationTuneInput, output: {} as MigrationSummary },
+  'migrations.list': { input: z.object({}), output: {} as MigrationSummary[] },
+  'migrations.get': { input: migrationRef, output: {} as MigrationRecord },
+  'migrations.export': { input: migrationRef.extend({ format: z.enum(['json', 'csv']) }), output: {} as { filename: string; mimeType: string; content: string } },
 } as const;
+
+/** Pushed from the engine to every front end. */
+export interface EngineEvents {
+  'host-state': { host: string; state: import('./types.js').ConnectionState; reason?: string };
+  'migration-sample': { id: string; sample: import('./types.js').MigrationSample };
+  'migration-update': MigrationSummary;
+}
+export type EngineEventName = keyof EngineEvents;
 
 export type Channel = keyof typeof channels;
 export type ChannelInput<C extends Channel> = z.input<(typeof channels)[C]['input']>;

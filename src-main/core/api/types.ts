@@ -116,3 +116,102 @@ export interface VmDetails extends VmSummary {
   vncSocket: string;
   qemuVersion?: string;
 }
+
+export type MigrationMode = 'offline' | 'live' | 'block';
+
+export type MigrationPhase =
+  | 'preflight'
+  | 'preparing-destination'
+  | 'copying-disks'
+  | 'memory'
+  | 'switchover'
+  | 'finishing'
+  | 'cleaning-up'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
+
+export interface ModeAvailability {
+  mode: MigrationMode;
+  possible: boolean;
+  /** Why it is (or is not) offered, in words for the user. */
+  reason: string;
+  recommended: boolean;
+}
+
+export interface PreflightItem {
+  level: 'error' | 'warning' | 'ok';
+  check: string;
+  message: string;
+  hint?: string;
+}
+
+export interface PreflightReport {
+  ok: boolean;
+  items: PreflightItem[];
+  modes: ModeAvailability[];
+}
+
+export interface TransferCounters {
+  transferredBytes: number;
+  remainingBytes: number;
+  totalBytes: number;
+}
+
+export interface DiskProgress extends TransferCounters {
+  device: string;
+  path: string;
+}
+
+export interface MigrationSample {
+  /** Milliseconds since the migration started. */
+  t: number;
+  phase: MigrationPhase;
+  /** Memory pass (QEMU's dirty-sync-count), 0 before memory starts. */
+  pass: number;
+  ram: TransferCounters;
+  disks: DiskProgress[];
+  /** Computed from byte deltas between samples (QEMU's own mbps is unreliable). */
+  throughputBps: number;
+  dirtyRateBps: number;
+  expectedDowntimeMs: number | null;
+  timeLeftMs: number | null;
+  throttlePercent: number;
+  /** Set while memory is not converging, with the reason and what to do. */
+  notConverging: string | null;
+}
+
+export interface MigrationReport {
+  id: string;
+  vm: string;
+  from: string;
+  to: string;
+  mode: MigrationMode;
+  outcome: 'completed' | 'failed' | 'cancelled';
+  startedAt: string;
+  finishedAt: string;
+  totalTimeMs: number;
+  setupTimeMs: number | null;
+  downtimeMs: number | null;
+  maxHeartbeatGapMs: number | null;
+  ramBytes: number;
+  disks: Array<{ device: string; path: string; bytes: number }>;
+  averageThroughputBps: number;
+  options: Record<string, unknown>;
+  error: { code: string; message: string; hint?: string } | null;
+}
+
+export interface MigrationSummary {
+  id: string;
+  vm: string;
+  from: string;
+  to: string;
+  mode: MigrationMode;
+  phase: MigrationPhase;
+  startedAt: string;
+  report: MigrationReport | null;
+}
+
+export interface MigrationRecord extends MigrationSummary {
+  samples: MigrationSample[];
+}
