@@ -1,38 +1,87 @@
-import { app, BrowserWindow, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, safeStorage, session, shell } from 'electron';
 import { fileURLToPath } from 'node:url';
+import { FerryEngine } from '../core/engine.js';
+import { ferryHome } from '../core/paths.js';
+import { throttleEvents } from '../web/throttle.js';
+import { EVENT_CHANNEL } from './channel-names.js';
+import { registerIpc } from './ipc.js';
+import { SecretStore } from './secrets.js';
+import { isAllowedExternalLink, isOurRendererUrl, RENDERER_CSP } from './security.js';
 
-// Hardened defaults from Electron's security checklist; the IPC bridge to the engine is added by
-// the desktop GUI work on top of this window.
+// Thin glue: one window, the engine in this process, IPC on the contract, events pushed to the
+// window (samples throttled to ~4 Hz per migration). Hardened per Electron's security checklist.
 const rendererIndex = fileURLToPath(new URL('../../renderer/index.html', import.meta.url));
 const preload = fileURLToPath(new URL('../../preload/preload.cjs', import.meta.url));
 
+app.enableSandbox();
+const engine = new FerryEngine({ home: ferryHome() });
+const secrets = new SecretStore(engine.home, safeStorage);
+let mainWindow: BrowserWindow | null = null;
+
 function createWindow(): BrowserWindow {
   const window = new BrowserWindow({
-    width: 1200,
-    height: 800,
+    width: 1360,
+    height: 860,
+    minWidth: 960,
+    minHeight: 600,
     title: 'Ferry',
+    backgroundColor: '#f4f5f7',
     webPreferences: {
       preload,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
     },
   });
   window.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url);
+    if (isAllowedExternalLink(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
   window.webContents.on('will-navigate', (event) => event.preventDefault());
+  window.webContents.on('will-redirect', (event) => event.preventDefault());
+  window.webContents.on('will-attach-webview', (event) => event.preventDefault());
+  window.on('closed', () => {
+    if (mainWindow === window) mainWindow = null;
+  });
   void window.loadFile(rendererIndex);
   return window;
 }
 
+app.on('web-contents-created', (_event, contents) => {
+  contents.on('will-navigate', (event) => event.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});
+
 app.whenReady().then(() => {
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  createWindow();
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } });
+  });
+
+  registerIpc(ipcMain, {
+    engine,
+    secrets,
+    isTrustedSender: (url) => isOurRendererUrl(url, rendererIndex),
+  });
+  const events = throttleEvents((name, payload) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, name, payload);
+  });
+  engine.onEvent(events.push);
+
+  mainWindow = createWindow();
   app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+    if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
+  });
+  app.on('before-quit', () => {
+    events.dispose();
+    void engine.close();
   });
 });
 

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from './exec.js';
+import { run, sleep } from './exec.js';
 import { bootGuestCommand, lastDiskRecord, readHeartbeats, shellQuote } from './guest.js';
 import { labDown, labStatus, labUp } from './lab.js';
 import { sshRun } from './ssh.js';
@@ -163,6 +164,23 @@ describe('lab', () => {
     await sshRun(lab, h, `rm -f ${disk}`);
   });
 
+  it('up repairs a half-up lab: dead sshd, missing bridge, deleted namespace', async () => {
+    const b = hostB();
+    process.kill(b.sshdPid, 'SIGKILL');
+    await run('ip', ['link', 'del', lab.bridge]);
+    await run('ip', ['netns', 'del', hostA().netns]);
+    await sleep(200);
+    expect(labStatus()).toBeNull();
+    lab = await labUp();
+    expect(lab.hosts[1]?.sshdPid).not.toBe(b.sshdPid);
+    for (const h of lab.hosts) {
+      expect((await sshRun(lab, h, 'hostname -I')).stdout.trim()).toBe(h.address);
+    }
+    // Only the two current sshds may remain; the one stranded in the deleted namespace must be gone.
+    const sshds = liveProcesses().filter((p) => p.comm === 'sshd' && p.cmdline.includes(`${lab.labDir}/hosts/`) && p.cmdline.includes('-D'));
+    expect(sshds.map((p) => p.pid).sort()).toEqual(lab.hosts.map((h) => h.sshdPid).sort());
+  });
+
   it('down leaves no namespace, link, process or mount behind', async () => {
     // Leave a guest running so down has to kill a QEMU that was started over SSH.
     const h = hostB();
@@ -174,6 +192,8 @@ describe('lab', () => {
     await labDown();
 
     expect(labStatus()).toBeNull();
+    const cli = await run(join(process.cwd(), 'node_modules/.bin/tsx'), ['test/lab/cli.ts', 'status', '--json']);
+    expect(JSON.parse(cli.stdout)).toEqual({ up: false });
     const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
     expect(netns.filter((n) => n.startsWith('ferry-lab-'))).toEqual([]);
     expect(readdirSync('/sys/class/net').filter((l) => l.startsWith('ferrylab'))).toEqual([]);

@@ -10,7 +10,7 @@ import {
 import {
   bridgeExists, deleteLabLinks, deleteNamespace, ensureBridge, ensureHostNetwork, labNamespaces, netnsExists, netnsPids,
 } from './network.js';
-import { ensureKey, fingerprint, publicKey, sshdPid, startSshd } from './sshd.js';
+import { ensureKey, fingerprint, publicKey, recordedSshdPid, sshdPid, startSshd } from './sshd.js';
 import type { LabHost, LabState, LabStatus, LabUpOptions } from './types.js';
 
 export type { LabStatus, LabHost, LabUpOptions } from './types.js';
@@ -41,8 +41,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   for (const h of wanted) {
     mkdirSync(`${h.ferryDir}/images`, { recursive: true });
     await ensureKey(h.hostKey, `${h.name}-host`);
+    const healthy = sshdPid(h) !== undefined;
+    // An sshd stranded in a deleted namespace keeps its veth alive; stop it before rebuilding.
+    const stale = healthy ? undefined : recordedSshdPid(h);
+    if (stale !== undefined) await killAll([stale]);
     await ensureHostNetwork(h);
-    if (sshdPid(h) === undefined) {
+    if (!healthy) {
       log(`${h.name}: starting sshd on ${h.address}`);
       await startSshd(h, dir);
     }
@@ -78,7 +82,7 @@ async function removeHost(ns: string): Promise<void> {
   const index = ns.charCodeAt(HOST_PREFIX.length) - 97;
   const h = index >= 0 && index < MAX_HOSTS ? hostLayout(index) : undefined;
   // An sshd whose namespace vanished under it would not show up in `ip netns pids`.
-  const strayPid = h ? sshdPid(h) : undefined;
+  const strayPid = h ? recordedSshdPid(h) : undefined;
   if (strayPid) await killAll([strayPid]);
   if (netnsExists(ns)) {
     for (let attempt = 0; attempt < 50; attempt++) {

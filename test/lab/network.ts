@@ -25,8 +25,11 @@ export async function ensureBridge(): Promise<void> {
 export async function ensureHostNetwork(h: HostLayout): Promise<void> {
   if (!netnsExists(h.name)) await run('ip', ['netns', 'add', h.name]);
   const inNs = (args: string[]) => run('ip', ['-n', h.name, ...args]);
-  if (!linkExists(h.veth)) {
-    // A half-built host may still hold the inner end; a fresh pair is simpler than repairing it.
+  const inner = (await run('ip', ['-n', h.name, 'link', 'show', 'eth0'], { allowFail: true })).code === 0;
+  if (!linkExists(h.veth) || !inner) {
+    // Half-built: one end may survive (e.g. in a namespace deleted while a process held it).
+    // A fresh pair is simpler than repairing it.
+    await run('ip', ['link', 'del', h.veth], { allowFail: true });
     await run('ip', ['-n', h.name, 'link', 'del', 'eth0'], { allowFail: true });
     await run('ip', ['link', 'add', h.veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.name]);
   }

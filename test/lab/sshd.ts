@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { run, sleep } from './exec.js';
 import { HOST_RUN_DIR, HOST_SHARED_DIR, HOST_STATE_DIR, labPaths, type HostLayout } from './layout.js';
@@ -81,6 +81,9 @@ reexpose() {
 }
 reexpose /var/lib
 reexpose /srv
+# A host of its own has its own root home; the machine's ~/.bashrc (pyenv here) would also cost
+# every SSH command a second.
+mount -t tmpfs -o mode=700 ferry-lab-home /root
 mkdir -p ${HOST_STATE_DIR} ${HOST_SHARED_DIR}
 mount --bind '${h.ferryDir}' ${HOST_STATE_DIR}
 mount --bind '${p.shared}' ${HOST_SHARED_DIR}
@@ -89,13 +92,28 @@ exec /usr/sbin/sshd -D -f '${h.sshdConfig}' -E '${h.sshdLog}'
 `;
 }
 
-export function sshdPid(h: HostLayout): number | undefined {
+/** The sshd recorded in the pid file, if that process is still an sshd (whatever namespace it is in). */
+export function recordedSshdPid(h: HostLayout): number | undefined {
   if (!existsSync(h.sshdPidFile)) return undefined;
   const pid = Number(readFileSync(h.sshdPidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
-    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    return comm === 'sshd' ? pid : undefined;
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sshd' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The host's sshd only if it lives in the host's current network namespace: after a namespace
+ * is deleted and recreated, an old sshd would be alive but unreachable.
+ */
+export function sshdPid(h: HostLayout): number | undefined {
+  const pid = recordedSshdPid(h);
+  if (pid === undefined) return undefined;
+  try {
+    const nsInode = statSync(`/run/netns/${h.name}`).ino;
+    return readlinkSync(`/proc/${pid}/ns/net`) === `net:[${nsInode}]` ? pid : undefined;
   } catch {
     return undefined;
   }

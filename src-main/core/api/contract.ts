@@ -123,6 +123,8 @@ export const migrationInput = z.object({
   keepState: z.boolean().default(false),
   /** offline: leave the VM stopped on the destination. */
   noStart: z.boolean().default(false),
+  /** offline: how long the guest gets to power off (ACPI) before it is forced off. */
+  shutdownTimeoutMs: z.number().int().min(0).max(600_000).default(60_000),
   transport: z.enum(['tcp', 'tls']).default('tcp'),
   /** The destination address as the source host reaches it (a migration network). */
   address: z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address').optional(),

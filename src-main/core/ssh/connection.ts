@@ -1,14 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
-import { FerryError, isFerryError, toFerryError } from '../errors.js';
+import type { Client, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { FerryError, toFerryError } from '../errors.js';
 import { authHandler, authMethods, loadIdentity, type SshAuthOptions } from './auth.js';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
-import { exitCodeForSignal, stdoutOrThrow } from './command-result.js';
+import { stdoutOrThrow } from './command-result.js';
 import { verifyHostKey, type UnknownHostKeyPrompt } from './host-key-policy.js';
 import type { KnownHostsFile } from './known-hosts.js';
 import { Limiter } from './limiter.js';
+import { execOnClient } from './remote-exec.js';
 import { mapConnectError, type Ssh2Error } from './ssh-errors.js';
 import { tempSiblingPath } from './temp-path.js';
 import type { ExecOptions, ExecResult, HostTransport, TransportState } from './transport.js';
@@ -57,13 +58,14 @@ export class SshTransport extends EventEmitter implements HostTransport {
   constructor(options: SshTransportOptions) {
     super();
     this.label = options.label;
+    // `??` rather than a spread, so an explicit `port: undefined` still gets the default.
     this.options = {
-      port: 22,
-      keepaliveIntervalMs: 15_000,
-      readyTimeoutMs: 20_000,
-      reconnectWaitMs: 60_000,
-      backoff: defaultBackoff,
       ...options,
+      port: options.port ?? 22,
+      keepaliveIntervalMs: options.keepaliveIntervalMs ?? 15_000,
+      readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
+      reconnectWaitMs: options.reconnectWaitMs ?? 60_000,
+      backoff: options.backoff ?? defaultBackoff,
     };
   }
 
@@ -71,16 +73,20 @@ export class SshTransport extends EventEmitter implements HostTransport {
     return this.current;
   }
 
-  /** Connects once; later calls return the same promise. Operations call this implicitly. */
+  /**
+   * Connects; later calls return the same promise. Operations call this implicitly. After a
+   * failure, calling it again is the explicit retry (e.g. once the user fixed the key).
+   */
   connect(): Promise<void> {
-    this.started ??= this.firstConnect();
+    if (this.userClosed) return Promise.reject(closedError(this.label));
+    if (this.started === undefined || this.current.kind === 'failed') this.started = this.firstConnect();
     return this.started;
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     return this.execLimiter.run(async () => {
       const client = await this.ready();
-      return execOn(client, command, options, this.label);
+      return execOnClient(client, command, options, this.label);
     });
   }
 
@@ -90,7 +96,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
 
   async openUnixSocket(path: string): Promise<Duplex> {
     const client = await this.ready();
-    return new Promise<Duplex>((resolve, reject) => {
+    return guarded<Duplex>(this.label, (resolve, reject) => {
       client.openssh_forwardOutStreamLocal(path, (error, channel) => {
         if (error !== undefined && error !== null) {
           reject(new FerryError('connection-failed', `${this.label}: cannot open UNIX socket ${path}: ${error.message}`, {
@@ -107,7 +113,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
 
   async openTcp(host: string, port: number): Promise<Duplex> {
     const client = await this.ready();
-    return new Promise<Duplex>((resolve, reject) => {
+    return guarded<Duplex>(this.label, (resolve, reject) => {
       client.forwardOut('127.0.0.1', 0, host, port, (error, channel) => {
         if (error !== undefined && error !== null) {
           reject(new FerryError('connection-failed', `${this.label}: cannot open TCP ${host}:${port} from the host: ${error.message}`, {
@@ -176,6 +182,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 
   private async firstConnect(): Promise<void> {
+    this.failure = undefined;
     this.setState({ kind: 'connecting' });
     try {
       this.adopt(await this.openClient());
@@ -235,11 +242,12 @@ export class SshTransport extends EventEmitter implements HostTransport {
   /** The live client, waiting out a reconnection if one is under way. */
   private async ready(): Promise<Client> {
     if (this.started === undefined) await this.connect();
+    const deadline = Date.now() + this.options.reconnectWaitMs;
     for (;;) {
-      if (this.userClosed) throw new FerryError('connection-lost', `${this.label}: the connection was closed`);
+      if (this.userClosed) throw closedError(this.label);
       if (this.client !== undefined && this.current.kind === 'connected') return this.client;
       if (this.current.kind === 'failed') throw this.failure ?? new FerryError('connection-failed', `${this.label}: ${this.current.reason}`);
-      await this.nextState(this.options.reconnectWaitMs);
+      await this.nextState(deadline - Date.now());
     }
   }
 
@@ -256,10 +264,10 @@ export class SshTransport extends EventEmitter implements HostTransport {
       };
       const timer = setTimeout(() => {
         settle();
-        reject(new FerryError('connection-lost', `${this.label}: still reconnecting after ${Math.round(timeoutMs / 1000)} s`, {
+        reject(new FerryError('connection-lost', `${this.label}: still reconnecting after ${Math.round(this.options.reconnectWaitMs / 1000)} s`, {
           hint: 'The host is unreachable; Ferry keeps retrying in the background.',
         }));
-      }, timeoutMs);
+      }, Math.max(0, timeoutMs));
       this.on('state', onState);
     });
   }
@@ -268,7 +276,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
     if (this.sftpSession !== undefined) return this.sftpSession;
     const session = this.ready().then(
       (client) =>
-        new Promise<SFTPWrapper>((resolve, reject) => {
+        guarded<SFTPWrapper>(this.label, (resolve, reject) => {
           client.sftp((error, sftp) => {
             if (error) {
               reject(new FerryError('connection-failed', `${this.label}: cannot start SFTP: ${error.message}`, { hint: 'Check that sshd has an sftp Subsystem configured.', cause: error }));
@@ -373,57 +381,24 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 }
 
-function isPermanent(error: FerryError): boolean {
-  return error.code === 'auth-failed' || error.code === 'host-key-changed' || error.code === 'host-key-unknown';
+function closedError(label: string): FerryError {
+  return new FerryError('connection-lost', `${label}: the connection was closed`);
 }
 
-/** Runs one command on a dedicated channel and collects its output. */
-function execOn(client: Client, command: string, options: ExecOptions, label: string): Promise<ExecResult> {
-  return new Promise<ExecResult>((resolve, reject) => {
-    let channel: ClientChannel | undefined;
-    let settled = false;
-    let timer: NodeJS.Timeout | undefined;
-    const lost = (): void => finish(new FerryError('connection-lost', `${label}: the connection dropped while running a command`, { details: { command } }));
-    const finish = (outcome: FerryError | ExecResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      client.off('close', lost);
-      if (isFerryError(outcome)) reject(outcome);
-      else resolve(outcome);
-    };
-    client.once('close', lost);
-    if (options.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        // OpenSSH honours the signal request; closing the channel covers servers that do not.
-        channel?.signal('KILL');
-        channel?.close();
-        finish(new FerryError('timeout', `${label}: command did not finish within ${options.timeoutMs} ms`, { details: { command } }));
-      }, options.timeoutMs);
+/**
+ * A promise around an ssh2 call. ssh2 throws "Not connected" synchronously when the socket died
+ * between our readiness check and the call; that is a lost connection, not a bug.
+ */
+function guarded<T>(label: string, executor: (resolve: (value: T) => void, reject: (error: FerryError) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    try {
+      executor(resolve, reject);
+    } catch (error) {
+      reject(new FerryError('connection-lost', `${label}: the connection dropped: ${(error as Error).message}`, { cause: error }));
     }
-    client.exec(command, (error, opened) => {
-      if (error) {
-        finish(new FerryError('connection-failed', `${label}: cannot start a command: ${error.message}`, { details: { command }, cause: error }));
-        return;
-      }
-      channel = opened;
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let code: number | undefined;
-      opened.on('data', (chunk: Buffer) => stdout.push(chunk));
-      opened.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      opened.on('exit', (exitCode: number | null, signal?: string) => {
-        code = exitCode ?? exitCodeForSignal(signal);
-      });
-      opened.on('close', () => {
-        // A channel that closes without an exit status was cut off, not finished.
-        if (code === undefined) {
-          lost();
-          return;
-        }
-        finish({ code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
-      });
-      opened.end(options.stdin);
-    });
   });
+}
+
+function isPermanent(error: FerryError): boolean {
+  return error.code === 'auth-failed' || error.code === 'host-key-changed' || error.code === 'host-key-unknown';
 }

@@ -22,16 +22,23 @@ export class LocalTransport extends EventEmitter implements HostTransport {
     return this.current;
   }
 
-  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.assertOpen();
     return new Promise<ExecResult>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // Its own process group, so a timeout kills the whole pipeline and not only sh: a
+      // surviving grandchild would hold the pipes open and keep 'close' from ever firing.
+      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let timedOut = false;
       const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
         timedOut = true;
-        child.kill('SIGKILL');
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+        reject(new FerryError('timeout', `${this.label}: command did not finish within ${options.timeoutMs} ms`, { details: { command } }));
       }, options.timeoutMs);
       child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
       child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
@@ -43,10 +50,7 @@ export class LocalTransport extends EventEmitter implements HostTransport {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        if (timedOut) {
-          reject(new FerryError('timeout', `${this.label}: command did not finish within ${options.timeoutMs} ms`, { details: { command } }));
-          return;
-        }
+        if (timedOut) return;
         resolve({ code: code ?? exitCodeForSignal(signal), stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
       });
       child.stdin.end(options.stdin);
@@ -57,12 +61,12 @@ export class LocalTransport extends EventEmitter implements HostTransport {
     return stdoutOrThrow(this.label, command, await this.exec(command, options));
   }
 
-  openUnixSocket(path: string): Promise<Duplex> {
+  async openUnixSocket(path: string): Promise<Duplex> {
     this.assertOpen();
     return this.connected(connect(path), `UNIX socket ${path}`);
   }
 
-  openTcp(host: string, port: number): Promise<Duplex> {
+  async openTcp(host: string, port: number): Promise<Duplex> {
     this.assertOpen();
     return this.connected(connect(port, host), `TCP ${host}:${port}`);
   }

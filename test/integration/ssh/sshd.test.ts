@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +159,20 @@ describe('SshTransport against a real sshd', () => {
 
     const wrong = transport({ knownHosts, auth: { identityFile: passphraseKey.path, passphrase: 'wrong' } });
     expect((await rejection(wrong.connect())).code).toBe('auth-failed');
+  });
+
+  it('authenticates through ssh-agent before trying the identity file', async () => {
+    const socket = join(work, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(spawnSync('ssh-add', ['-q', clientKey.path], { env: { ...process.env, SSH_AUTH_SOCK: socket } }).status).toBe(0);
+      // The identity file is one sshd refuses: success proves the agent's key was used.
+      const t = transport({ knownHosts: await trustedKnownHosts('agent'), auth: { agent: socket, identityFile: strangerKey.path } });
+      await expect(t.run('echo agent')).resolves.toBe('agent\n');
+    } finally {
+      agent.kill();
+    }
   });
 
   it('fails with auth-failed (and does not retry) for a key the server does not accept', async () => {

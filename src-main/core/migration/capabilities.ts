@@ -1,0 +1,49 @@
+import { FerryError } from '../errors.js';
+import { probeQemu, type QmpClient } from '../qmp/index.js';
+import type { MigrationOptions } from './run-context.js';
+
+export type Side = 'source' | 'destination';
+
+/** Capabilities Ferry always wants, per side, before the user's choices are added. */
+export function wantedCapabilities(side: Side, options: MigrationOptions, blockCopy: boolean): string[] {
+  // Without return-path the source can report success while the destination died.
+  const wanted = ['events', 'return-path'];
+  if (side === 'source' && blockCopy) wanted.push('pause-before-switchover');
+  if (side === 'destination') wanted.push('late-block-activate');
+  if (options.postcopy) wanted.push('postcopy-ram');
+  if (options.multifd !== undefined) wanted.push('multifd');
+  if (side === 'source' && options.autoConverge) wanted.push('auto-converge');
+  return wanted;
+}
+
+/** Sets capabilities this QEMU knows; a wanted one it lacks is an error only if the user asked for it. */
+export async function applyCapabilities(qmp: QmpClient, side: Side, options: MigrationOptions, blockCopy: boolean): Promise<void> {
+  const schema = await probeQemu(qmp);
+  const known = schema.enumValues('MigrationCapability');
+  const wanted = wantedCapabilities(side, options, blockCopy);
+  const missing = wanted.filter((capability) => !known.has(capability));
+  const essential = missing.filter((capability) => ['postcopy-ram', 'multifd', 'auto-converge', 'pause-before-switchover'].includes(capability));
+  if (essential.length > 0) {
+    throw new FerryError('unsupported', `QEMU on the ${side} lacks migration capabilities: ${essential.join(', ')}`, { hint: 'Turn those options off or upgrade QEMU on that host.' });
+  }
+  const capabilities = wanted.filter((capability) => known.has(capability)).map((capability) => ({ capability, state: true }));
+  await qmp.execute('migrate-set-capabilities', { capabilities });
+}
+
+/** Parameters both sides must agree on, plus the source's speed settings. */
+export function migrationParameters(side: Side, options: MigrationOptions, tlsCredsId: string | null): Record<string, unknown> {
+  const parameters: Record<string, unknown> = {};
+  if (options.multifd !== undefined) parameters['multifd-channels'] = options.multifd;
+  if (tlsCredsId) parameters['tls-creds'] = tlsCredsId;
+  if (side === 'source') {
+    // QEMU's default is 128 MiB/s, far below modern links; 0 means no limit.
+    parameters['max-bandwidth'] = options.bandwidthMiBps === undefined ? 0 : Math.round(options.bandwidthMiBps * 1024 * 1024);
+    if (options.downtimeMs !== undefined) parameters['downtime-limit'] = options.downtimeMs;
+  }
+  return parameters;
+}
+
+export async function applyParameters(qmp: QmpClient, side: Side, options: MigrationOptions, tlsCredsId: string | null): Promise<void> {
+  const parameters = migrationParameters(side, options, tlsCredsId);
+  if (Object.keys(parameters).length > 0) await qmp.execute('migrate-set-parameters', parameters);
+}

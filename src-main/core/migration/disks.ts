@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import type { VmDefinition, VmDisk } from '../api/types.js';
+import { FerryError } from '../errors.js';
+import { parseImageChain, type ImageInfo } from '../storage/image-info.js';
+import { shellCommand, shellQuote } from '../ssh/shell.js';
+import type { HostTransport } from '../ssh/transport.js';
+
+export interface SourceDisk {
+  index: number;
+  device: string;
+  disk: VmDisk;
+  virtualSizeBytes: number;
+  /** Bytes allocated in the top image (what a sparse-aware copy moves). */
+  allocatedBytes: number;
+  /** Bytes allocated in the whole chain. */
+  chainAllocatedBytes: number;
+  backing: Array<{ path: string; format: string }>;
+  isBlockDevice: boolean;
+}
+
+export async function inspectDisk(transport: HostTransport, disk: VmDisk, index: number): Promise<SourceDisk> {
+  const result = await transport.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--backing-chain', '--', disk.path]));
+  const chain: ImageInfo[] | null = result.code === 0 ? parseImageChain(result.stdout) : null;
+  if (!chain?.[0]) {
+    throw new FerryError('not-found', `Disk ${disk.path} cannot be read on ${transport.label}: ${result.stderr.trim()}`, { hint: 'Check that the image exists on the source host.' });
+  }
+  const isBlockDevice = (await transport.exec(shellCommand(['test', '-b', disk.path]))).code === 0;
+  const [top, ...backing] = chain;
+  return {
+    index,
+    device: `ferry-disk${index}`,
+    disk,
+    virtualSizeBytes: top?.['virtual-size'] ?? 0,
+    allocatedBytes: top?.['actual-size'] ?? 0,
+    chainAllocatedBytes: chain.reduce((sum, image) => sum + (image['actual-size'] ?? 0), 0),
+    backing: backing.map((image) => ({ path: image.filename, format: image.format })),
+    isBlockDevice,
+  };
+}
+
+export async function inspectDisks(transport: HostTransport, definition: VmDefinition): Promise<SourceDisk[]> {
+  return Promise.all(definition.disks.map((disk, index) => inspectDisk(transport, disk, index)));
+}
+
+/**
+ * True when `path` on both hosts is the very same file, not merely the same name: a marker file
+ * written next to it on the source must appear, with the same random content, on the destination.
+ */
+export async function isSameFile(source: HostTransport, destination: HostTransport, path: string): Promise<boolean> {
+  const directory = posix.dirname(path);
+  const marker = posix.join(directory, `.ferry-shared-check-${randomBytes(8).toString('hex')}`);
+  const token = randomBytes(16).toString('hex');
+  const written = await source.exec(`printf %s ${shellQuote(token)} > ${shellQuote(marker)}`);
+  if (written.code !== 0) return false;
+  try {
+    const seen = await destination.exec(`cat -- ${shellQuote(marker)} 2>/dev/null`);
+    if (seen.code !== 0 || seen.stdout !== token) return false;
+    // Same directory; now make sure the image itself is there (not a different file of that name).
+    const sourceId = await source.exec(shellCommand(['stat', '-L', '-c', '%s %Y', '--', path]));
+    const destinationId = await destination.exec(shellCommand(['stat', '-L', '-c', '%s %Y', '--', path]));
+    return sourceId.code === 0 && destinationId.code === 0 && sourceId.stdout === destinationId.stdout;
+  } finally {
+    await source.exec(shellCommand(['rm', '-f', '--', marker]));
+  }
+}
+
+/** Where a disk lands on the destination: the same path, or the same file name in another pool. */
+export function destinationPath(disk: SourceDisk, destPoolPath: string | undefined): string {
+  return destPoolPath === undefined ? disk.disk.path : posix.join(destPoolPath, posix.basename(disk.disk.path));
+}

@@ -1,0 +1,259 @@
+import { FerryError, isFerryError } from '../errors.js';
+import { shellQuote } from '../ssh/shell.js';
+import { vmLayout } from '../vm/layout.js';
+import { freePorts } from './ports.js';
+import { applyCapabilities, applyParameters } from './capabilities.js';
+import { destinationDefinition, prepareDestinationImages, startDestinationQemu } from './destination.js';
+import { MonitorHandle } from './monitor-handle.js';
+import { sleep, throwIfCancelled, type RunContext } from './run-context.js';
+import { Sampler, type BlockJobInfo, type MigrateInfo } from './sampler.js';
+import { addPskCredentials, installPsk, TLS_CREDS_ID } from './tls.js';
+
+const SAMPLE_INTERVAL_MS = 300;
+/** No byte moved for this long means the link or a peer is gone, even if TCP has not noticed yet. */
+export const STALL_TIMEOUT_MS = 30_000;
+
+interface JobInfo {
+  id: string;
+  type: string;
+  status: string;
+  'current-progress': number;
+  'total-progress': number;
+  error?: string;
+}
+
+const mirrorJob = (index: number) => `ferry-mirror${index}`;
+const nbdNode = (index: number) => `ferry-nbd${index}`;
+const exportName = (index: number) => `ferry-disk${index}`;
+
+/**
+ * Live migration, with or without a block copy, in the order libvirt uses: destination QEMU
+ * waiting with -incoming defer, NBD exports of its disks, mirrors from the source until READY,
+ * then memory; at pre-switchover the mirrors are completed, then the switch is allowed.
+ */
+export async function runLiveMigration(context: RunContext, sourceSocket: string, blockCopy: boolean): Promise<void> {
+  const { options } = context;
+  context.setPhase('preparing-destination');
+  const copied = context.disks.filter((disk) => !disk.shared);
+  if (blockCopy) await prepareDestinationImages(context, options.incremental);
+  throwIfCancelled(context.signal);
+  const tlsDirectory = options.transport === 'tls' ? await installPsk(context) : null;
+  const tlsId = tlsDirectory ? TLS_CREDS_ID : null;
+  const destinationSocket = await startDestinationQemu(context, destinationDefinition(context.definition, context.disks));
+  const destination = new MonitorHandle(context.destination, destinationSocket);
+  const source = new MonitorHandle(context.source, sourceSocket);
+  try {
+    if (tlsDirectory) {
+      await addPskCredentials(await destination.open(), tlsDirectory, 'server');
+      await addPskCredentials(await source.open(), tlsDirectory, 'client');
+    }
+    await applyCapabilities(await destination.open(), 'destination', options, blockCopy && copied.length > 0);
+    await applyParameters(await destination.open(), 'destination', options, tlsId);
+    const firstPort = options.port ?? 49152;
+    let nbdPort: number | null = null;
+    if (blockCopy && copied.length > 0) {
+      nbdPort = await startNbdServer(context, destination, firstPort + 1, tlsId);
+      for (const disk of copied) {
+        await destination.command('block-export-add', { type: 'nbd', id: exportName(disk.source.index), 'node-name': disk.source.device, name: exportName(disk.source.index), writable: true });
+      }
+    }
+    const port = await startIncoming(context, destination, firstPort, nbdPort);
+    throwIfCancelled(context.signal);
+
+    await context.pushUndo({ kind: 'cancel-source-migration', host: options.from, qmpSocket: sourceSocket, nbdNodes: copied.map((disk) => nbdNode(disk.source.index)) });
+    await context.pushUndo({ kind: 'resume-source', host: options.from, qmpSocket: sourceSocket });
+    await applyCapabilities(await source.open(), 'source', options, blockCopy && copied.length > 0);
+    await applyParameters(await source.open(), 'source', options, tlsId);
+
+    const sampler = new Sampler(context.startedAt, context.disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path })));
+    if (blockCopy && copied.length > 0 && nbdPort !== null) {
+      context.setPhase('copying-disks');
+      for (const disk of copied) {
+        const index = disk.source.index;
+        await source.command('blockdev-add', {
+          driver: 'nbd',
+          'node-name': nbdNode(index),
+          server: { type: 'inet', host: context.destinationAddress, port: String(nbdPort) },
+          export: exportName(index),
+          ...(tlsId ? { 'tls-creds': tlsId } : {}),
+        });
+        await source.command('blockdev-mirror', {
+          'job-id': mirrorJob(index),
+          device: disk.source.device,
+          target: nbdNode(index),
+          sync: options.incremental ? 'top' : 'full',
+          'auto-finalize': true,
+          'auto-dismiss': false,
+          ...(options.bandwidthMiBps !== undefined ? { speed: Math.round(options.bandwidthMiBps * 1024 * 1024) } : {}),
+        });
+      }
+      await waitForMirrorsReady(context, source, sampler, copied.map((disk) => disk.source.index));
+    }
+
+    context.setPhase('memory');
+    await source.command('migrate', { uri: `tcp:${context.destinationAddress}:${port}` });
+    const final = await watchMemory(context, source, sampler, blockCopy ? copied.map((disk) => disk.source.index) : []);
+    context.result.setupTimeMs = final['setup-time'] ?? null;
+    context.result.downtimeMs = final.downtime ?? null;
+    context.result.ramBytes = final.ram?.transferred ?? 0;
+
+    // The destination now holds the only up-to-date copy of the guest.
+    await context.commit();
+    context.setPhase('finishing');
+    if (nbdPort !== null) await destination.command('nbd-server-stop');
+    await destination.command('cont');
+    const status = await destination.query<{ status: string }>('query-status');
+    if (status.status !== 'running') {
+      throw new FerryError('migration-failed', `The VM arrived on ${options.to} but is ${status.status}, not running`, { hint: 'Look at the VM on the destination; the source copy has been stopped.' });
+    }
+    await source.quit();
+  } finally {
+    await destination.close();
+    await source.close();
+  }
+}
+
+async function startNbdServer(context: RunContext, destination: MonitorHandle, from: number, tlsId: string | null): Promise<number> {
+  for (const port of await freePorts(context.destination, from, 5)) {
+    try {
+      await destination.command('nbd-server-start', { addr: { type: 'inet', data: { host: '0.0.0.0', port: String(port) } }, ...(tlsId ? { 'tls-creds': tlsId } : {}) });
+      return port;
+    } catch (error) {
+      if (!(isFerryError(error, 'qmp-error') && /in use|Failed to (bind|find)/i.test(error.message))) throw error;
+    }
+  }
+  throw new FerryError('busy', `No free port for the disk copy on ${context.options.to}`, { hint: 'Choose another --port.' });
+}
+
+/** Starts listening for the memory stream; with no port given QEMU picks a free one and says which. */
+async function startIncoming(context: RunContext, destination: MonitorHandle, first: number, avoid: number | null): Promise<number> {
+  const candidates = context.options.port === undefined ? [0] : await freePorts(context.destination, first, 5, new Set(avoid === null ? [] : [avoid]));
+  for (const candidate of candidates) {
+    try {
+      await destination.command('migrate-incoming', { uri: `tcp:0.0.0.0:${candidate}` });
+      const info = await destination.query<{ 'socket-address'?: Array<{ port?: string }> }>('query-migrate');
+      const port = Number(info['socket-address']?.[0]?.port ?? candidate);
+      if (port > 0) return port;
+    } catch (error) {
+      if (!(isFerryError(error, 'qmp-error') && /in use|Failed to find/i.test(error.message))) throw error;
+    }
+  }
+  throw new FerryError('busy', `No free migration port from ${first} on ${context.options.to}`, { hint: 'Choose another --port.' });
+}
+
+async function blockJobs(source: MonitorHandle): Promise<BlockJobInfo[]> {
+  const jobs = await source.query<Array<{ device: string; offset: number; len: number; ready: boolean }>>('query-block-jobs');
+  return jobs.map((job) => ({ device: job.device.replace('ferry-mirror', 'ferry-disk'), offset: job.offset, len: job.len, ready: job.ready }));
+}
+
+async function failedMirror(source: MonitorHandle): Promise<string | null> {
+  const jobs = await source.query<JobInfo[]>('query-jobs');
+  const failed = jobs.find((job) => job.id.startsWith('ferry-mirror') && (job.error !== undefined || job.status === 'aborting'));
+  return failed ? `${failed.id}: ${failed.error ?? failed.status}` : null;
+}
+
+class StallWatch {
+  private lastBytes = -1;
+  private lastChange = Date.now();
+
+  check(bytes: number, what: string): void {
+    if (bytes !== this.lastBytes) {
+      this.lastBytes = bytes;
+      this.lastChange = Date.now();
+      return;
+    }
+    if (Date.now() - this.lastChange > STALL_TIMEOUT_MS) {
+      throw new FerryError('migration-failed', `No ${what} has moved for ${STALL_TIMEOUT_MS / 1000} s`, { hint: 'The link between the hosts or the destination QEMU is gone. Check the migration network and try again.' });
+    }
+  }
+}
+
+async function waitForMirrorsReady(context: RunContext, source: MonitorHandle, sampler: Sampler, indices: number[]): Promise<void> {
+  const stall = new StallWatch();
+  for (;;) {
+    throwIfCancelled(context.signal);
+    const jobs = await blockJobs(source);
+    const failure = await failedMirror(source);
+    if (failure) throw new FerryError('migration-failed', `The disk copy failed: ${failure}`, { hint: 'Check free space on the destination and the link between the hosts.' });
+    context.emitSample(sampler.sample(Date.now(), 'copying-disks', null, jobs));
+    const mine = jobs.filter((job) => indices.some((index) => job.device === `ferry-disk${index}`));
+    if (mine.length < indices.length) throw new FerryError('migration-failed', 'A disk copy job vanished', { hint: 'The destination may have stopped; try again.' });
+    if (mine.every((job) => job.ready)) return;
+    stall.check(mine.reduce((sum, job) => sum + job.offset, 0), 'disk data');
+    await requireDestinationAlive(context);
+    await sleep(SAMPLE_INTERVAL_MS, context.signal);
+  }
+}
+
+/** Completes every mirror while the source is paused at pre-switchover, as libvirt does. */
+async function completeMirrors(source: MonitorHandle, indices: number[]): Promise<void> {
+  for (const index of indices) await source.command('block-job-cancel', { device: mirrorJob(index) });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const jobs = await source.query<JobInfo[]>('query-jobs');
+    const mine = jobs.filter((job) => indices.some((index) => job.id === mirrorJob(index)));
+    const failed = mine.find((job) => job.error !== undefined);
+    if (failed) throw new FerryError('migration-failed', `Finishing the disk copy failed: ${failed.error}`, { hint: 'The VM keeps running on the source.' });
+    if (mine.every((job) => job.status === 'concluded')) break;
+    if (Date.now() > deadline) throw new FerryError('timeout', 'The disk copies did not finish at switch-over', { hint: 'The VM keeps running on the source.' });
+    await sleep(50);
+  }
+  for (const index of indices) {
+    await source.command('job-dismiss', { id: mirrorJob(index) });
+    await source.command('blockdev-del', { 'node-name': nbdNode(index) });
+  }
+}
+
+/** The source learns of a dead destination only through the return path; look at the process too. */
+async function requireDestinationAlive(context: RunContext): Promise<void> {
+  const pidFile = shellQuote(vmLayout(context.definition.name).pidFile);
+  const alive = await context.destination.exec(`kill -0 "$(cat ${pidFile} 2>/dev/null)" 2>/dev/null`);
+  if (alive.code !== 0) {
+    throw new FerryError('migration-failed', `The destination QEMU on ${context.options.to} stopped during the migration`, { hint: 'The VM keeps running on the source. Check the destination host (memory, QEMU version) and try again.' });
+  }
+}
+
+async function watchMemory(context: RunContext, source: MonitorHandle, sampler: Sampler, mirrorIndices: number[]): Promise<MigrateInfo> {
+  const stall = new StallWatch();
+  let postcopyStarted = false;
+  for (;;) {
+    throwIfCancelled(context.signal);
+    const info = await source.query<MigrateInfo>('query-migrate');
+    const status = info.status ?? 'none';
+    const jobs = mirrorIndices.length > 0 ? await blockJobs(source) : [];
+    switch (status) {
+      case 'completed':
+        context.emitSample(sampler.sample(Date.now(), 'switchover', info, jobs));
+        return info;
+      case 'failed':
+      case 'cancelled':
+        throw new FerryError('migration-failed', `QEMU reports the migration ${status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}`, { hint: 'The VM keeps running on the source. Check the link and the destination host, then try again.' });
+      case 'pre-switchover':
+        context.setPhase('switchover');
+        await completeMirrors(source, mirrorIndices);
+        await source.command('migrate-continue', { state: 'pre-switchover' });
+        mirrorIndices = [];
+        break;
+      case 'device':
+        context.setPhase('switchover');
+        break;
+      default: {
+        const phase = status === 'postcopy-active' ? 'switchover' : 'memory';
+        const sample = sampler.sample(Date.now(), phase, info, jobs);
+        context.emitSample(sample);
+        if (status === 'active' || status === 'postcopy-active') stall.check(info.ram?.transferred ?? 0, 'memory');
+        if (context.options.postcopy && !postcopyStarted && wantsPostcopy(context)) {
+          await source.command('migrate-start-postcopy');
+          postcopyStarted = true;
+        }
+      }
+    }
+    await requireDestinationAlive(context);
+    await sleep(SAMPLE_INTERVAL_MS, context.signal);
+  }
+}
+
+/** Postcopy starts when the user asks for it (tune startPostcopy) — never on its own. */
+function wantsPostcopy(context: RunContext): boolean {
+  return context.postcopyRequested === true;
+}

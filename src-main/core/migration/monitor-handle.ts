@@ -1,0 +1,75 @@
+import { FerryError, isFerryError } from '../errors.js';
+import type { QmpClient } from '../qmp/index.js';
+import type { HostTransport } from '../ssh/transport.js';
+import { openMonitor } from '../vm/monitor.js';
+import { sleep } from './run-context.js';
+
+/** How long a monitor may stay unreachable (SSH reconnecting) before the migration gives up on it. */
+const RECONNECT_BUDGET_MS = 90_000;
+
+/**
+ * A QMP connection that outlives SSH drops. Queries are re-issued on a fresh connection once the
+ * transport is back (QEMU does not buffer events for a missing client, so state is re-polled);
+ * state-changing commands are never retried, because they may have run before the drop.
+ */
+export class MonitorHandle {
+  private client: QmpClient | undefined;
+
+  constructor(
+    private readonly transport: HostTransport,
+    readonly socket: string,
+    private readonly onLoss: (() => void) | undefined = undefined,
+  ) {}
+
+  async open(): Promise<QmpClient> {
+    this.client ??= await openMonitor(this.transport, this.socket);
+    return this.client;
+  }
+
+  async command<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    const client = await this.open();
+    try {
+      return await client.execute<T>(command, args);
+    } catch (error) {
+      if (isFerryError(error, 'qmp-disconnected')) this.client = undefined;
+      throw error;
+    }
+  }
+
+  async query<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    const deadline = Date.now() + RECONNECT_BUDGET_MS;
+    for (;;) {
+      try {
+        return await this.command<T>(command, args);
+      } catch (error) {
+        const lost = isFerryError(error, 'qmp-disconnected') || isFerryError(error, 'connection-lost') || isFerryError(error, 'connection-failed');
+        if (!lost || Date.now() > deadline) throw error;
+        this.client = undefined;
+        this.onLoss?.();
+        await sleep(1_000);
+      }
+    }
+  }
+
+  /** Asks QEMU to exit; the monitor closing before it answers is the expected outcome. */
+  async quit(): Promise<void> {
+    try {
+      await this.command('quit');
+    } catch (error) {
+      if (!isFerryError(error)) throw error;
+    }
+    this.client = undefined;
+  }
+
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.close().catch(() => undefined);
+  }
+}
+
+export function isProcessGone(error: unknown): boolean {
+  return isFerryError(error, 'qmp-disconnected') || (isFerryError(error, 'connection-failed') && /socket/i.test(error.message));
+}
+
+export { FerryError };

@@ -1,0 +1,183 @@
+import { posix } from 'node:path';
+import { FerryError } from '../errors.js';
+import { remoteLayout } from '../paths.js';
+import { parseImageChain } from '../storage/image-info.js';
+import { shellCommand, shellQuote } from '../ssh/shell.js';
+import { vmLayout } from '../vm/layout.js';
+import { buildQemuArgv } from '../vm/qemu-argv.js';
+import { destinationDefinition, prepareDestinationImages } from './destination.js';
+import { MonitorHandle } from './monitor-handle.js';
+import { freePorts } from './ports.js';
+import { sleep, throwIfCancelled, type PlannedDisk, type RunContext } from './run-context.js';
+import { Sampler, type TransferTotals } from './sampler.js';
+import { installPsk, TLS_CREDS_ID } from './tls.js';
+
+export interface OfflineHooks {
+  /** Shuts the VM down on the source (ACPI, then forced after the timeout). */
+  stopSource(): Promise<void>;
+  /** Persists the definition on the destination and removes it from the source. */
+  moveDefinition(): Promise<void>;
+}
+
+const PROGRESS_INTERVAL_MS = 500;
+
+/**
+ * Offline migration: the guest is stopped (or paused with its state saved), each disk that is not
+ * already shared is copied sparse-aware (qemu-nbd on the destination, qemu-img convert on the
+ * source, so only allocated data crosses), then the definition moves and the VM starts there.
+ */
+export async function runOfflineMigration(context: RunContext, sourceSocket: string | null, hooks: OfflineHooks): Promise<void> {
+  const { options } = context;
+  const stateFile = posix.join(remoteLayout.stateDir, 'state', `${context.definition.name}-${context.id}.vmstate`);
+  context.setPhase('preparing-destination');
+  if (sourceSocket !== null) {
+    if (options.keepState) {
+      await saveState(context, sourceSocket, stateFile);
+    } else {
+      await context.pushUndo({ kind: 'restart-source', host: options.from, vm: context.definition.name });
+      await hooks.stopSource();
+    }
+  }
+  throwIfCancelled(context.signal);
+  await prepareDestinationImages(context, false);
+  const tlsDirectory = options.transport === 'tls' ? await installPsk(context) : null;
+  context.setPhase('copying-disks');
+  const sampler = new Sampler(context.startedAt, context.disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path })));
+  const totals = new Map<string, TransferTotals>();
+  for (const disk of context.disks.filter((candidate) => !candidate.shared)) {
+    await copyDisk(context, disk, tlsDirectory, sampler, totals);
+    context.result.diskBytes.set(disk.source.device, totals.get(disk.source.device)?.transferred ?? 0);
+  }
+  throwIfCancelled(context.signal);
+
+  const definition = destinationDefinition(context.definition, context.disks);
+  if (options.keepState && sourceSocket !== null) {
+    await moveStateFile(context, stateFile);
+  }
+  if (!options.noStart) {
+    context.setPhase('finishing');
+    const layout = vmLayout(definition.name);
+    await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]));
+    await context.pushUndo({ kind: 'kill-qemu', host: options.to, pidFile: layout.pidFile, qmpSocket: layout.qmpSocket });
+    const resume = options.keepState && sourceSocket !== null;
+    const argv = buildQemuArgv(definition, layout, { kvmUsable: context.kvmOnDestination, paused: resume });
+    if (resume) argv.push('-incoming', `exec:cat ${stateFile}`);
+    const started = await context.destination.exec(shellCommand(argv), { timeoutMs: 120_000 });
+    if (started.code !== 0) {
+      throw new FerryError('migration-failed', `The VM did not start on ${options.to}: ${started.stderr.trim()}`, { hint: 'The VM is left as it was on the source.' });
+    }
+    if (resume) await resumeFromState(context, layout.qmpSocket);
+  }
+  await context.commit();
+  await hooks.moveDefinition();
+  if (options.keepState && sourceSocket !== null) {
+    await new MonitorHandle(context.source, sourceSocket).quit();
+    await context.source.exec(shellCommand(['rm', '-f', '--', stateFile]));
+    await context.destination.exec(shellCommand(['rm', '-f', '--', stateFile]));
+  }
+}
+
+/** Pauses the guest and writes its RAM and device state to a file on the source. */
+async function saveState(context: RunContext, sourceSocket: string, stateFile: string): Promise<void> {
+  const source = new MonitorHandle(context.source, sourceSocket);
+  try {
+    await context.source.run(shellCommand(['mkdir', '-p', '-m', '0700', posix.dirname(stateFile)]));
+    await context.pushUndo({ kind: 'remove-file', host: context.options.from, path: stateFile });
+    await context.pushUndo({ kind: 'resume-source', host: context.options.from, qmpSocket: sourceSocket });
+    await source.command('stop');
+    await source.command('migrate-set-parameters', { 'max-bandwidth': 0 });
+    await source.command('migrate', { uri: `exec:cat > ${shellQuote(stateFile)}` });
+    for (;;) {
+      const info = await source.query<{ status?: string; 'error-desc'?: string; ram?: { transferred?: number } }>('query-migrate');
+      if (info.status === 'completed') {
+        context.result.ramBytes = info.ram?.transferred ?? 0;
+        return;
+      }
+      if (info.status === 'failed' || info.status === 'cancelled') {
+        throw new FerryError('migration-failed', `Saving the VM state failed: ${info['error-desc'] ?? info.status}`, { hint: 'Check free space under /var/lib/ferry on the source.' });
+      }
+      await sleep(100);
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+async function moveStateFile(context: RunContext, stateFile: string): Promise<void> {
+  await context.pushUndo({ kind: 'remove-file', host: context.options.to, path: stateFile });
+  await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', posix.dirname(stateFile)]));
+  await context.destination.writeFile(stateFile, await context.source.readFile(stateFile), 0o600);
+}
+
+async function resumeFromState(context: RunContext, qmpSocket: string): Promise<void> {
+  const destination = new MonitorHandle(context.destination, qmpSocket);
+  try {
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const status = await destination.query<{ status: string }>('query-status');
+      if (status.status !== 'inmigrate') break;
+      if (Date.now() > deadline) throw new FerryError('timeout', 'Restoring the saved state took too long', { hint: 'The VM is left as it was on the source.' });
+      await sleep(200);
+    }
+    const info = await destination.query<{ status?: string }>('query-migrate');
+    if (info.status !== 'completed') throw new FerryError('migration-failed', `Restoring the saved state failed (${info.status ?? 'unknown'})`, { hint: 'The VM is left as it was on the source.' });
+    await destination.command('cont');
+  } finally {
+    await destination.close();
+  }
+}
+
+/** qemu-nbd serves the empty destination image; qemu-img on the source writes only allocated data into it. */
+async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: string | null, sampler: Sampler, totals: Map<string, TransferTotals>): Promise<void> {
+  const { options } = context;
+  const index = disk.source.index;
+  const nbdPidFile = `${remoteLayout.runDir}/nbd-${context.id}-${index}.pid`;
+  const copyPidFile = `${remoteLayout.runDir}/copy-${context.id}-${index}.pid`;
+  const [port] = await freePorts(context.destination, options.port ?? 49152, 1);
+  if (port === undefined) throw new FerryError('busy', `No free port on ${options.to}`);
+  const tlsObject = (endpoint: 'server' | 'client') => (tlsDirectory ? ['--object', `tls-creds-psk,id=${TLS_CREDS_ID},endpoint=${endpoint},dir=${tlsDirectory}${endpoint === 'client' ? ',username=ferry' : ''}`] : []);
+  await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir]));
+  await context.pushUndo({ kind: 'kill-process', host: options.to, pidFile: nbdPidFile });
+  await context.destination.run(
+    shellCommand([
+      'qemu-nbd', '--fork', `--pid-file=${nbdPidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', '0.0.0.0', '-p', String(port), '--cache=none',
+      ...tlsObject('server'), ...(tlsDirectory ? ['--tls-creds', TLS_CREDS_ID] : []), '--', disk.destinationPath,
+    ]),
+  );
+  const target = `driver=nbd,server.type=inet,server.host=${context.destinationAddress},server.port=${port},export=ferry${tlsDirectory ? `,tls-creds=${TLS_CREDS_ID}` : ''}`;
+  const convert = shellCommand(['qemu-img', 'convert', '-n', '--target-is-zero', ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
+  await context.pushUndo({ kind: 'kill-process', host: options.from, pidFile: copyPidFile });
+  const total = disk.source.allocatedBytes;
+  totals.set(disk.source.device, { transferred: 0, total });
+  let finished = false;
+  const copy = context.source
+    .exec(`echo $$ > ${shellQuote(copyPidFile)}; exec ${convert}`, { timeoutMs: 24 * 3600_000 })
+    .finally(() => {
+      finished = true;
+    });
+  const abort = () => void context.source.exec(`kill "$(cat ${shellQuote(copyPidFile)} 2>/dev/null)" 2>/dev/null`);
+  context.signal.addEventListener('abort', abort, { once: true });
+  try {
+    while (!finished) {
+      await Promise.race([copy, sleep(PROGRESS_INTERVAL_MS)]);
+      const allocated = await allocatedBytes(context, disk.destinationPath);
+      totals.set(disk.source.device, { transferred: Math.min(allocated, total), total });
+      context.emitSample(sampler.sample(Date.now(), 'copying-disks', null, [], totals));
+    }
+    const result = await copy;
+    throwIfCancelled(context.signal);
+    if (result.code !== 0) {
+      throw new FerryError('migration-failed', `Copying ${disk.source.disk.path} to ${options.to} failed: ${result.stderr.trim()}`, { hint: 'Check the link between the hosts and the free space on the destination.' });
+    }
+    totals.set(disk.source.device, { transferred: total, total });
+    context.emitSample(sampler.sample(Date.now(), 'copying-disks', null, [], totals));
+  } finally {
+    context.signal.removeEventListener('abort', abort);
+    await context.source.exec(shellCommand(['rm', '-f', '--', copyPidFile]));
+  }
+}
+
+async function allocatedBytes(context: RunContext, path: string): Promise<number> {
+  const info = await context.destination.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path]));
+  return info.code === 0 ? parseImageChain(info.stdout)?.[0]?.['actual-size'] ?? 0 : 0;
+}

@@ -1,0 +1,55 @@
+import type { ChannelArgs } from '../api/contract.js';
+import type { MigrationPhase, MigrationSample, VmDefinition } from '../api/types.js';
+import { FerryError } from '../errors.js';
+import type { HostTransport } from '../ssh/transport.js';
+import type { SourceDisk } from './disks.js';
+import type { UndoStep } from './undo.js';
+
+export type MigrationOptions = ChannelArgs<'migrations.start'>;
+
+/** A disk as it will exist on the destination. */
+export interface PlannedDisk {
+  source: SourceDisk;
+  destinationPath: string;
+  /** The destination already sees the same file (shared storage): nothing to copy. */
+  shared: boolean;
+}
+
+/** Everything one running migration needs; the runners get it and report through it. */
+export interface RunContext {
+  id: string;
+  options: MigrationOptions;
+  definition: VmDefinition;
+  disks: PlannedDisk[];
+  source: HostTransport;
+  destination: HostTransport;
+  /** The destination's address as the source host reaches it. */
+  destinationAddress: string;
+  kvmOnDestination: boolean;
+  signal: AbortSignal;
+  setPhase(phase: MigrationPhase): void;
+  emitSample(sample: MigrationSample): void;
+  /** Records an undo step in the journal before the change it undoes is made. */
+  pushUndo(step: UndoStep): Promise<void>;
+  /** From here on the destination owns the VM; a crash finishes forwards instead of undoing. */
+  commit(): Promise<void>;
+  /** What QEMU reported at the end, for the report. */
+  result: { setupTimeMs: number | null; downtimeMs: number | null; ramBytes: number; diskBytes: Map<string, number> };
+  startedAt: number;
+  /** Set by a live control: switch the running migration to postcopy. */
+  postcopyRequested?: boolean;
+}
+
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new FerryError('cancelled', 'The migration was cancelled', { hint: 'The VM keeps running on the source host.' });
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}

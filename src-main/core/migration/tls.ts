@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { shellCommand } from '../ssh/shell.js';
+import type { QmpClient } from '../qmp/index.js';
+import { remoteLayout } from '../paths.js';
+import type { RunContext } from './run-context.js';
+
+export const TLS_CREDS_ID = 'ferry-tls0';
+const PSK_USER = 'ferry';
+
+/**
+ * A fresh pre-shared key per migration, placed on both hosts (mode 0600 in a 0700 directory) and
+ * removed afterwards; QEMU's tls-creds-psk reads it as "user:hexkey" from keys.psk.
+ */
+export async function installPsk(context: RunContext): Promise<string> {
+  const directory = `${remoteLayout.runDir}/tls-${context.id}`;
+  const key = randomBytes(32).toString('hex');
+  for (const [host, transport] of [[context.options.from, context.source], [context.options.to, context.destination]] as const) {
+    await context.pushUndo({ kind: 'remove-key-dir', host, path: directory });
+    await transport.run(shellCommand(['mkdir', '-p', '-m', '0700', directory]));
+    await transport.writeFile(`${directory}/keys.psk`, `${PSK_USER}:${key}\n`, 0o600);
+  }
+  return directory;
+}
+
+export async function addPskCredentials(qmp: QmpClient, directory: string, endpoint: 'server' | 'client'): Promise<void> {
+  await qmp.execute('object-add', { 'qom-type': 'tls-creds-psk', id: TLS_CREDS_ID, dir: directory, endpoint, username: PSK_USER });
+}

@@ -1,0 +1,95 @@
+import { shellCommand, shellQuote } from '../ssh/shell.js';
+import type { HostTransport } from '../ssh/transport.js';
+import { vmLayout } from '../vm/layout.js';
+import { withMonitor } from '../vm/monitor.js';
+import type { QmpClient } from '../qmp/index.js';
+
+/**
+ * What a migration has made or changed that must be put back if it does not complete. Steps are
+ * plain data so the journal can hold them and a later Ferry process can still undo them.
+ */
+export type UndoStep =
+  | { kind: 'kill-qemu'; host: string; pidFile: string; qmpSocket: string }
+  | { kind: 'kill-process'; host: string; pidFile: string }
+  | { kind: 'remove-file'; host: string; path: string }
+  | { kind: 'remove-key-dir'; host: string; path: string }
+  | { kind: 'cancel-source-migration'; host: string; qmpSocket: string; nbdNodes: string[] }
+  | { kind: 'resume-source'; host: string; qmpSocket: string }
+  | { kind: 'restart-source'; host: string; vm: string };
+
+export interface UndoContext {
+  transport(host: string): Promise<HostTransport>;
+  /** Starts a defined VM again on its host (offline migration stopped it). */
+  startVm(host: string, vm: string): Promise<void>;
+}
+
+const killByPidFile = (pidFile: string) =>
+  `p=$(cat ${shellQuote(pidFile)} 2>/dev/null); if [ -n "$p" ]; then kill "$p" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.3; done; kill -9 "$p" 2>/dev/null; fi; rm -f ${shellQuote(pidFile)}; true`;
+
+async function waitForJobsGone(qmp: QmpClient): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const jobs = await qmp.execute<Array<{ id: string; status: string }>>('query-jobs');
+    for (const job of jobs.filter((candidate) => candidate.status === 'concluded')) await qmp.execute('job-dismiss', { id: job.id }).catch(() => undefined);
+    if (jobs.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export async function runUndoStep(step: UndoStep, context: UndoContext): Promise<void> {
+  const transport = await context.transport(step.host);
+  switch (step.kind) {
+    case 'kill-qemu':
+      await transport.run(`${killByPidFile(step.pidFile)}; rm -f ${shellQuote(step.qmpSocket)}`);
+      return;
+    case 'kill-process':
+      await transport.run(killByPidFile(step.pidFile));
+      return;
+    case 'remove-file':
+      await transport.run(shellCommand(['rm', '-f', '--', step.path]));
+      return;
+    case 'remove-key-dir':
+      // Only ever a directory Ferry made for one migration's keys.
+      if (/^\/run\/ferry\/tls-[A-Za-z0-9-]+$/.test(step.path)) await transport.run(shellCommand(['rm', '-rf', '--', step.path]));
+      return;
+    case 'cancel-source-migration':
+      await withMonitor(transport, step.qmpSocket, async (qmp) => {
+        await qmp.execute('migrate_cancel');
+        const jobs = await qmp.execute<Array<{ device: string }>>('query-block-jobs');
+        for (const job of jobs) await qmp.execute('block-job-cancel', { device: job.device, force: true }).catch(() => undefined);
+        if (jobs.length > 0) await waitForJobsGone(qmp);
+        // A cancelled mirror leaves its NBD client node behind; it would keep the connection open.
+        for (const node of step.nbdNodes) await qmp.execute('blockdev-del', { 'node-name': node }).catch(() => undefined);
+      });
+      return;
+    case 'resume-source':
+      await withMonitor(transport, step.qmpSocket, async (qmp) => {
+        const status = await qmp.execute<{ status: string }>('query-status');
+        if (status.status !== 'running') await qmp.execute('cont');
+      });
+      return;
+    case 'restart-source': {
+      const running = (await transport.exec(`kill -0 "$(cat ${shellQuote(vmLayout(step.vm).pidFile)} 2>/dev/null)" 2>/dev/null`)).code === 0;
+      if (!running) await context.startVm(step.host, step.vm);
+      return;
+    }
+  }
+}
+
+export function describeUndoStep(step: UndoStep): string {
+  switch (step.kind) {
+    case 'kill-qemu':
+      return `stop the QEMU it started on ${step.host}`;
+    case 'kill-process':
+      return `stop a helper process on ${step.host}`;
+    case 'remove-file':
+      return `remove ${step.path} on ${step.host}`;
+    case 'remove-key-dir':
+      return `remove the migration keys on ${step.host}`;
+    case 'cancel-source-migration':
+      return `cancel the migration on ${step.host}`;
+    case 'resume-source':
+      return `resume the VM on ${step.host}`;
+    case 'restart-source':
+      return `start ${step.vm} again on ${step.host}`;
+  }
+}

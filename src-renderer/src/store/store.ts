@@ -1,0 +1,311 @@
+import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
+import type { HostInfo, HostSummary, MigrationRecord, MigrationSample, MigrationSummary, PoolSummary, VmDetails, VmSummary, VolumeInfo } from '../../../src-main/core/api/types';
+import { errorInfo, type EngineEvents, type ErrorInfo, type FerryApi } from '../api/types';
+import { RingBuffer } from './ring';
+
+export const SAMPLE_CAPACITY = 3600;
+
+export type Selection =
+  | { kind: 'none' }
+  | { kind: 'host'; host: string; tab?: 'overview' | 'storage' }
+  | { kind: 'vm'; host: string; vm: string }
+  | { kind: 'migration'; id: string }
+  | { kind: 'history'; id?: string };
+
+export type DialogState =
+  | { kind: 'add-connection' }
+  | { kind: 'new-vm'; host: string }
+  | { kind: 'migrate'; host: string; vm: string }
+  | { kind: 'add-pool'; host: string }
+  | { kind: 'new-volume'; host: string; pool: string }
+  | { kind: 'delete-vm'; host: string; vm: string };
+
+export interface UiSlice {
+  api: FerryApi;
+  selection: Selection;
+  dialog: DialogState | null;
+  select(selection: Selection): void;
+  openDialog(dialog: DialogState): void;
+  closeDialog(): void;
+}
+
+export interface ConnectionsSlice {
+  hosts: HostSummary[];
+  hostsLoaded: boolean;
+  hostsError: ErrorInfo | null;
+  connectErrors: Record<string, ErrorInfo>;
+  loadHosts(options?: { autoconnect?: boolean }): Promise<void>;
+  connectHost(name: string): Promise<void>;
+  removeHost(name: string): Promise<void>;
+  hostAdded(summary: HostSummary): void;
+  hostState(event: EngineEvents['host-state']): void;
+}
+
+export interface HostsSlice {
+  info: Record<string, HostInfo>;
+  infoErrors: Record<string, ErrorInfo>;
+  loadInfo(host: string): Promise<void>;
+}
+
+export interface VmsSlice {
+  vms: Record<string, VmSummary[]>;
+  vmErrors: Record<string, ErrorInfo>;
+  loadVms(host: string): Promise<void>;
+  vmChanged(details: VmDetails | VmSummary): void;
+  vmRemoved(host: string, name: string): void;
+}
+
+export interface StorageSlice {
+  pools: Record<string, PoolSummary[]>;
+  poolErrors: Record<string, ErrorInfo>;
+  volumes: Record<string, VolumeInfo[]>;
+  volumeErrors: Record<string, ErrorInfo>;
+  loadPools(host: string): Promise<void>;
+  loadVolumes(host: string, pool: string): Promise<void>;
+}
+
+export interface MigrationsSlice {
+  /** Migrations started or observed in this session, by id. */
+  migrations: Record<string, MigrationSummary>;
+  migrationOrder: string[];
+  samples: Record<string, RingBuffer<MigrationSample>>;
+  /** Bumped on every sample so components re-render; the ring itself is mutated in place. */
+  sampleVersion: Record<string, number>;
+  history: MigrationSummary[];
+  historyLoaded: boolean;
+  historyError: ErrorInfo | null;
+  records: Record<string, MigrationRecord>;
+  trackMigration(summary: MigrationSummary): void;
+  migrationSample(event: EngineEvents['migration-sample']): void;
+  migrationUpdate(summary: MigrationSummary): void;
+  loadHistory(): Promise<void>;
+  loadRecord(id: string): Promise<MigrationRecord>;
+}
+
+export type FerryState = UiSlice & ConnectionsSlice & HostsSlice & VmsSlice & StorageSlice & MigrationsSlice;
+type Slice<T> = StateCreator<FerryState, [], [], T>;
+
+export const volumeKey = (host: string, pool: string) => `${host}/${pool}`;
+const without = <T,>(record: Record<string, T>, key: string): Record<string, T> => {
+  if (!(key in record)) return record;
+  const copy = { ...record };
+  delete copy[key];
+  return copy;
+};
+
+const uiSlice = (api: FerryApi): Slice<UiSlice> => (set) => ({
+  api,
+  selection: { kind: 'none' },
+  dialog: null,
+  select: (selection) => set({ selection }),
+  openDialog: (dialog) => set({ dialog }),
+  closeDialog: () => set({ dialog: null }),
+});
+
+const connectionsSlice: Slice<ConnectionsSlice> = (set, get) => ({
+  hosts: [],
+  hostsLoaded: false,
+  hostsError: null,
+  connectErrors: {},
+  async loadHosts(options) {
+    try {
+      const hosts = await get().api.call('hosts.list', {});
+      set({ hosts, hostsLoaded: true, hostsError: null });
+      for (const host of hosts) {
+        if (host.state === 'connected') void refreshHost(get, host.name);
+        else if (options?.autoconnect && host.autoconnect && host.state === 'disconnected') void get().connectHost(host.name);
+      }
+    } catch (error) {
+      set({ hostsLoaded: true, hostsError: errorInfo(error) });
+    }
+  },
+  async connectHost(name) {
+    set((s) => ({ hosts: s.hosts.map((h) => (h.name === name ? { ...h, state: 'connecting' } : h)), connectErrors: without(s.connectErrors, name) }));
+    try {
+      const summary = await get().api.call('hosts.connect', { name });
+      get().hostAdded(summary);
+      await refreshHost(get, name);
+    } catch (error) {
+      const info = errorInfo(error);
+      set((s) => ({
+        connectErrors: { ...s.connectErrors, [name]: info },
+        hosts: s.hosts.map((h) => (h.name === name ? { ...h, state: 'failed', stateReason: info.message } : h)),
+      }));
+    }
+  },
+  async removeHost(name) {
+    await get().api.call('hosts.remove', { name });
+    set((s) => ({
+      hosts: s.hosts.filter((h) => h.name !== name),
+      vms: without(s.vms, name),
+      pools: without(s.pools, name),
+      info: without(s.info, name),
+      selection: 'host' in s.selection && s.selection.host === name ? { kind: 'none' } : s.selection,
+    }));
+  },
+  hostAdded(summary) {
+    set((s) => {
+      const exists = s.hosts.some((h) => h.name === summary.name);
+      const hosts = exists ? s.hosts.map((h) => (h.name === summary.name ? summary : h)) : [...s.hosts, summary];
+      return { hosts: hosts.sort((a, b) => a.name.localeCompare(b.name)), connectErrors: without(s.connectErrors, summary.name) };
+    });
+    if (summary.state === 'connected') void refreshHost(get, summary.name);
+  },
+  hostState(event) {
+    const before = get().hosts.find((h) => h.name === event.host)?.state;
+    set((s) => ({
+      hosts: s.hosts.map((h) => {
+        if (h.name !== event.host) return h;
+        const next: HostSummary = { ...h, state: event.state };
+        if (event.reason) next.stateReason = event.reason;
+        else delete next.stateReason;
+        return next;
+      }),
+    }));
+    if (event.state === 'connected' && before !== 'connected') void refreshHost(get, event.host);
+  },
+});
+
+async function refreshHost(get: () => FerryState, host: string): Promise<void> {
+  await Promise.allSettled([get().loadVms(host), get().loadInfo(host), get().loadPools(host)]);
+}
+
+const hostsSlice: Slice<HostsSlice> = (set, get) => ({
+  info: {},
+  infoErrors: {},
+  async loadInfo(host) {
+    try {
+      const info = await get().api.call('hosts.info', { host });
+      set((s) => ({ info: { ...s.info, [host]: info }, infoErrors: without(s.infoErrors, host) }));
+    } catch (error) {
+      set((s) => ({ infoErrors: { ...s.infoErrors, [host]: errorInfo(error) } }));
+    }
+  },
+});
+
+const vmsSlice: Slice<VmsSlice> = (set, get) => ({
+  vms: {},
+  vmErrors: {},
+  async loadVms(host) {
+    try {
+      const vms = await get().api.call('vms.list', { host });
+      set((s) => ({ vms: { ...s.vms, [host]: vms }, vmErrors: without(s.vmErrors, host) }));
+    } catch (error) {
+      set((s) => ({ vmErrors: { ...s.vmErrors, [host]: errorInfo(error) } }));
+    }
+  },
+  vmChanged(details) {
+    const summary: VmSummary = { name: details.name, host: details.host, state: details.state, memoryMiB: details.memoryMiB, vcpus: details.vcpus, defined: details.defined };
+    if (details.pid !== undefined) summary.pid = details.pid;
+    if (details.qemuStatus !== undefined) summary.qemuStatus = details.qemuStatus;
+    set((s) => {
+      const list = s.vms[details.host] ?? [];
+      const next = list.some((v) => v.name === details.name) ? list.map((v) => (v.name === details.name ? summary : v)) : [...list, summary].sort((a, b) => a.name.localeCompare(b.name));
+      return { vms: { ...s.vms, [details.host]: next } };
+    });
+  },
+  vmRemoved(host, name) {
+    set((s) => ({ vms: { ...s.vms, [host]: (s.vms[host] ?? []).filter((v) => v.name !== name) } }));
+  },
+});
+
+const storageSlice: Slice<StorageSlice> = (set, get) => ({
+  pools: {},
+  poolErrors: {},
+  volumes: {},
+  volumeErrors: {},
+  async loadPools(host) {
+    try {
+      const pools = await get().api.call('pools.list', { host });
+      set((s) => ({ pools: { ...s.pools, [host]: pools }, poolErrors: without(s.poolErrors, host) }));
+    } catch (error) {
+      set((s) => ({ poolErrors: { ...s.poolErrors, [host]: errorInfo(error) } }));
+    }
+  },
+  async loadVolumes(host, pool) {
+    const key = volumeKey(host, pool);
+    try {
+      const volumes = await get().api.call('volumes.list', { host, pool });
+      set((s) => ({ volumes: { ...s.volumes, [key]: volumes }, volumeErrors: without(s.volumeErrors, key) }));
+    } catch (error) {
+      set((s) => ({ volumeErrors: { ...s.volumeErrors, [key]: errorInfo(error) } }));
+    }
+  },
+});
+
+const FINAL = new Set(['completed', 'failed', 'cancelled']);
+export const isFinalPhase = (phase: string) => FINAL.has(phase);
+
+const migrationsSlice: Slice<MigrationsSlice> = (set, get) => ({
+  migrations: {},
+  migrationOrder: [],
+  samples: {},
+  sampleVersion: {},
+  history: [],
+  historyLoaded: false,
+  historyError: null,
+  records: {},
+  trackMigration(summary) {
+    set((s) => ({
+      migrations: { ...s.migrations, [summary.id]: summary },
+      migrationOrder: s.migrationOrder.includes(summary.id) ? s.migrationOrder : [...s.migrationOrder, summary.id],
+      samples: s.samples[summary.id] ? s.samples : { ...s.samples, [summary.id]: new RingBuffer<MigrationSample>(SAMPLE_CAPACITY) },
+    }));
+  },
+  migrationSample({ id, sample }) {
+    const state = get();
+    let ring = state.samples[id];
+    if (!ring) {
+      ring = new RingBuffer<MigrationSample>(SAMPLE_CAPACITY);
+      set((s) => ({ samples: { ...s.samples, [id]: ring as RingBuffer<MigrationSample> } }));
+    }
+    const last = ring.last();
+    if (last && last.t === sample.t) return;
+    ring.push(sample);
+    set((s) => ({ sampleVersion: { ...s.sampleVersion, [id]: (s.sampleVersion[id] ?? 0) + 1 } }));
+  },
+  migrationUpdate(summary) {
+    get().trackMigration(summary);
+    if (isFinalPhase(summary.phase)) {
+      set((s) => ({ history: [summary, ...s.history.filter((h) => h.id !== summary.id)] }));
+      void get().loadVms(summary.from);
+      void get().loadVms(summary.to);
+    }
+  },
+  async loadHistory() {
+    try {
+      const history = await get().api.call('migrations.list', {});
+      set({ history: [...history].sort((a, b) => b.startedAt.localeCompare(a.startedAt)), historyLoaded: true, historyError: null });
+    } catch (error) {
+      set({ historyLoaded: true, historyError: errorInfo(error) });
+    }
+  },
+  async loadRecord(id) {
+    const record = await get().api.call('migrations.get', { id });
+    set((s) => ({ records: { ...s.records, [id]: record } }));
+    return record;
+  },
+});
+
+export type FerryStore = StoreApi<FerryState>;
+
+export function createFerryStore(api: FerryApi): FerryStore {
+  return createStore<FerryState>()((...a) => ({
+    ...uiSlice(api)(...a),
+    ...connectionsSlice(...a),
+    ...hostsSlice(...a),
+    ...vmsSlice(...a),
+    ...storageSlice(...a),
+    ...migrationsSlice(...a),
+  }));
+}
+
+/** Wires engine events into the store; returns the unsubscribe function. */
+export function connectEvents(store: FerryStore): () => void {
+  return store.getState().api.onEvent((name, payload) => {
+    const state = store.getState();
+    if (name === 'host-state') state.hostState(payload as EngineEvents['host-state']);
+    else if (name === 'migration-sample') state.migrationSample(payload as EngineEvents['migration-sample']);
+    else if (name === 'migration-update') state.migrationUpdate(payload as EngineEvents['migration-update']);
+  });
+}
