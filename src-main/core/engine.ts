@@ -11,6 +11,7 @@ import { ferryHome, ferryHomeLayout } from './paths.js';
 import { definePool, deletePool, listPools, loadPool, startPool, stopPool } from './storage/pools.js';
 import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/volumes.js';
 import type { HostTransport, TransportState } from './ssh/transport.js';
+import { resolveSshConfig } from './ssh/config.js';
 import { adoptVm } from './vm/adopt.js';
 import { MigrationService } from './migration/service.js';
 import { defineVm, destroyVm, listVms, pauseVm, resumeVm, serialTail, shutdownVm, startVm, undefineVm, vmDetails, type VmHost } from './vm/lifecycle.js';
@@ -30,13 +31,15 @@ type Handlers = { [C in Channel]: (args: ChannelArgs<C>) => Promise<ChannelOutpu
  */
 export class FerryEngine extends EventEmitter {
   readonly home: string;
+  private readonly sshConfigPath: string | undefined;
   private readonly registry: HostRegistry;
   readonly connections: ConnectionManager;
-  private readonly migrations = new MigrationService();
+  readonly migrations: MigrationService;
 
   constructor(options: EngineOptions = {}) {
     super();
     this.home = options.home ?? ferryHome();
+    this.sshConfigPath = options.sshConfigPath;
     const layout = ferryHomeLayout(this.home);
     this.registry = new HostRegistry(layout.hosts);
     const userKnownHosts = options.userKnownHosts === null ? undefined : options.userKnownHosts ?? join(homedir(), '.ssh', 'known_hosts');
@@ -45,6 +48,12 @@ export class FerryEngine extends EventEmitter {
       ...(userKnownHosts ? { userKnownHosts } : {}),
       ...(options.sshConfigPath ? { sshConfigPath: options.sshConfigPath } : {}),
       agentSocket: options.agentSocket ?? process.env['SSH_AUTH_SOCK'],
+    });
+    this.migrations = new MigrationService({
+      home: this.home,
+      transport: (host) => this.transport(host),
+      hostAddress: (host) => this.hostAddress(host),
+      publish: (name, payload) => this.publish(name, payload),
     });
     this.connections.on('state', (host: string, state: TransportState) => {
       const payload: EngineEvents['host-state'] = { host, state: state.kind === 'closed' ? 'disconnected' : state.kind };
@@ -71,6 +80,13 @@ export class FerryEngine extends EventEmitter {
 
   async transport(hostName: string): Promise<HostTransport> {
     return this.connections.get(await this.registry.get(hostName));
+  }
+
+  /** The address other hosts use to reach this one: its SSH address with ~/.ssh/config applied. */
+  private async hostAddress(hostName: string): Promise<string> {
+    const host = await this.registry.get(hostName);
+    if (host.transport === 'local') return '127.0.0.1';
+    return (await resolveSshConfig(host.address, this.sshConfigPath === undefined ? {} : { configPath: this.sshConfigPath })).hostName;
   }
 
   private async vmHost(hostName: string): Promise<VmHost> {

@@ -19,7 +19,7 @@ export function wantedCapabilities(side: Side, options: MigrationOptions, blockC
 /** Sets capabilities this QEMU knows; a wanted one it lacks is an error only if the user asked for it. */
 export async function applyCapabilities(qmp: QmpClient, side: Side, options: MigrationOptions, blockCopy: boolean): Promise<void> {
   const schema = await probeQemu(qmp);
-  const known = schema.enumValues('MigrationCapability');
+  const known = schema.enumValues('MigrationCapability') ?? new Set<string>();
   const wanted = wantedCapabilities(side, options, blockCopy);
   const missing = wanted.filter((capability) => !known.has(capability));
   const essential = missing.filter((capability) => ['postcopy-ram', 'multifd', 'auto-converge', 'pause-before-switchover'].includes(capability));

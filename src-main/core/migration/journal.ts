@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MigrationMode } from '../api/types.js';
+import type { MigrationMode, VmDefinition } from '../api/types.js';
 import type { UndoStep } from './undo.js';
 
 /**
@@ -22,6 +22,8 @@ export interface JournalEntry {
   destinationQmpSocket: string | null;
   undo: UndoStep[];
   options: Record<string, unknown>;
+  /** What to persist on the destination when finishing forwards after a crash. */
+  destinationDefinition: VmDefinition;
 }
 
 export class Journal {

@@ -42,6 +42,7 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
   const destinationSocket = await startDestinationQemu(context, destinationDefinition(context.definition, context.disks));
   const destination = new MonitorHandle(context.destination, destinationSocket);
   const source = new MonitorHandle(context.source, sourceSocket);
+  context.sourceMonitor = source;
   try {
     if (tlsDirectory) {
       await addPskCredentials(await destination.open(), tlsDirectory, 'server');

@@ -4,6 +4,7 @@ import { FerryError } from '../errors.js';
 import type { HostTransport } from '../ssh/transport.js';
 import type { SourceDisk } from './disks.js';
 import type { UndoStep } from './undo.js';
+import type { MonitorHandle } from './monitor-handle.js';
 
 export type MigrationOptions = ChannelArgs<'migrations.start'>;
 
@@ -36,6 +37,8 @@ export interface RunContext {
   /** What QEMU reported at the end, for the report. */
   result: { setupTimeMs: number | null; downtimeMs: number | null; ramBytes: number; diskBytes: Map<string, number> };
   startedAt: number;
+  /** The runner's connection to the source monitor, which live controls must share. */
+  sourceMonitor?: MonitorHandle;
   /** Set by a live control: switch the running migration to postcopy. */
   postcopyRequested?: boolean;
 }

@@ -91,24 +91,25 @@ export class QemuCapabilities {
 
   /**
    * Values of an enum by its QAPI name (e.g. 'MigrationCapability'), looked up through
-   * KNOWN_ENUMS, or by its schema name; undefined if this QEMU has no such enum.
+   * KNOWN_ENUMS, or by its schema name; empty if this QEMU has no such enum, so
+   * `enumValues('MigrationCapability').has('block')` is a complete feature test.
    */
-  enumValues(typeName: string): Set<string> | undefined {
+  enumValues(typeName: string): Set<string> {
     const known = KNOWN_ENUMS[typeName];
     if (known !== undefined) return this.enumValuesAt(known.root, known.path);
     const entry = this.schema.type(typeName);
-    return entry?.metaType === 'enum' ? new Set(entry.values) : undefined;
+    return entry?.metaType === 'enum' ? new Set(entry.values) : new Set();
   }
 
   /**
    * Values of the enum reached from a command's arguments (or return value) or an event's data by
-   * following member names, e.g. ({command: 'migrate-set-capabilities'}, ['capabilities', 'capability']).
+   * following member names, e.g. ({command: 'migrate-set-capabilities'}, ['capabilities', 'capability']);
+   * empty if the path leads nowhere.
    */
-  enumValuesAt(root: SchemaRoot, path: readonly string[]): Set<string> | undefined {
+  enumValuesAt(root: SchemaRoot, path: readonly string[]): Set<string> {
     const start = this.schema.rootType(root);
-    if (start === undefined) return undefined;
-    const values = this.schema.enumValuesAt(start, path);
-    return values === undefined ? undefined : new Set(values);
+    if (start === undefined) return new Set();
+    return new Set(this.schema.enumValuesAt(start, path) ?? []);
   }
 }
 

@@ -16,7 +16,7 @@ export type QmpFrame =
   | { kind: 'error'; error: FerryError };
 
 export interface QmpFramerOptions {
-  /** Lines longer than this (excluding the line ending) are discarded as they stream past. */
+  /** Lines longer than this (counting a CR, not the LF) are discarded as they stream past. */
   maxLineBytes?: number;
 }
 

@@ -138,9 +138,9 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
         error={error}
         width={560}
         footerNote={
-          <span className="uri-preview" aria-label="Connection URI">
+          <output className="uri-preview" aria-label="Connection URI">
             {uri}
-          </span>
+          </output>
         }
       >
         <div className="form-grid">

@@ -1,0 +1,203 @@
+import { posix } from 'node:path';
+import type { HostInfo, ModeAvailability, PreflightItem, PreflightReport, VmDefinition, VmRunState } from '../api/types.js';
+import { shellCommand } from '../ssh/shell.js';
+import type { HostTransport } from '../ssh/transport.js';
+import { livePids } from '../vm/state.js';
+import { vmLayout } from '../vm/layout.js';
+import { existingImage } from './destination.js';
+import type { SourceDisk } from './disks.js';
+import { MonitorHandle } from './monitor-handle.js';
+import { freePorts } from './ports.js';
+import { testReachability } from './reachability.js';
+import type { MigrationOptions, PlannedDisk } from './run-context.js';
+
+export interface PreflightFacts {
+  options: MigrationOptions;
+  definition: VmDefinition;
+  sourceState: VmRunState;
+  sourceSocket: string;
+  source: HostTransport;
+  destination: HostTransport;
+  sourceInfo: HostInfo;
+  destinationInfo: HostInfo;
+  disks: PlannedDisk[];
+  destinationAddress: string;
+  destPoolPath: string | undefined;
+  destPoolProblem: string | undefined;
+  /** Set when another migration of this VM is in flight. */
+  busyWith: string | undefined;
+}
+
+const running = (state: VmRunState) => state === 'running' || state === 'paused';
+const MIB = 1024 * 1024;
+/** QEMU's own overhead on top of guest RAM, roughly, for the free-memory check. */
+const QEMU_OVERHEAD_BYTES = 64 * MIB;
+
+/** Which modes fit this VM, and why: the Migrate dialog and `ferry migrate` both offer from this. */
+export function availableModes(state: VmRunState, disks: PlannedDisk[]): ModeAvailability[] {
+  const local = disks.filter((disk) => !disk.shared);
+  const isRunning = running(state);
+  const localNames = local.map((disk) => posix.basename(disk.source.disk.path)).join(', ');
+  return [
+    {
+      mode: 'live',
+      possible: isRunning && local.length === 0,
+      recommended: isRunning && local.length === 0,
+      reason: !isRunning ? 'The VM is not running.' : local.length > 0 ? `Not on shared storage: ${localNames}. Use block migration.` : disks.length === 0 ? 'No disks: only memory moves.' : 'Every disk is on storage both hosts share: only memory moves.',
+    },
+    {
+      mode: 'block',
+      possible: isRunning,
+      recommended: isRunning && local.length > 0,
+      reason: !isRunning ? 'The VM is not running.' : local.length > 0 ? `Copies ${localNames} while the VM runs, then moves memory.` : 'Nothing to copy: every disk is shared, so this is a live migration.',
+    },
+    {
+      mode: 'offline',
+      possible: true,
+      recommended: !isRunning,
+      reason: isRunning ? 'Shuts the VM down (or saves its state with keep-state), copies its disks, starts it on the destination.' : 'The VM is off: its disks and definition move.',
+    },
+  ];
+}
+
+export async function runPreflight(facts: PreflightFacts): Promise<PreflightReport> {
+  const items: PreflightItem[] = [];
+  const error = (check: string, message: string, hint?: string) => items.push({ level: 'error', check, message, ...(hint ? { hint } : {}) });
+  const warning = (check: string, message: string, hint?: string) => items.push({ level: 'warning', check, message, ...(hint ? { hint } : {}) });
+  const ok = (check: string, message: string) => items.push({ level: 'ok', check, message });
+  const { options, definition, destination, source } = facts;
+  const modes = availableModes(facts.sourceState, facts.disks);
+  const mode = modes.find((candidate) => candidate.mode === options.mode);
+
+  if (options.from === options.to) error('hosts', 'Source and destination are the same host.', 'Pick another destination.');
+  if (facts.busyWith) error('busy', `${definition.name} is already being migrated (${facts.busyWith}).`, 'Wait for it to finish or cancel it.');
+  if (mode && !mode.possible) error('mode', `${options.mode} migration is not possible: ${mode.reason}`);
+  else ok('mode', `${options.mode}: ${mode?.reason ?? ''}`);
+  if (definition.adopted) error('definition', `${definition.name} was adopted from a hand-started QEMU.`, 'Ferry can only migrate VMs whose configuration it builds.');
+  if (options.keepState && options.mode !== 'offline') error('options', '--keep-state belongs to offline migration.');
+  if (options.keepState && !running(facts.sourceState)) error('options', '--keep-state needs a running VM to save.');
+  if (options.incremental && options.mode !== 'block') error('options', '--incremental belongs to block migration.');
+  if (options.postcopy && options.mode === 'offline') error('options', 'Postcopy belongs to live and block migration.');
+
+  // Name free on the destination.
+  const definitionThere = (await destination.exec(shellCommand(['test', '-e', vmLayout(definition.name).definition]))).code === 0;
+  const runningThere = (await livePids(destination, [definition.name])).has(definition.name);
+  if (definitionThere || runningThere) error('name', `A VM named ${definition.name} already exists on ${options.to}.`, 'Rename or remove it there first.');
+  else ok('name', `The name ${definition.name} is free on ${options.to}.`);
+
+  // QEMU and machine type.
+  if (!facts.destinationInfo.machineTypes.includes(definition.machineType)) {
+    error('machine', `QEMU ${facts.destinationInfo.qemuVersion} on ${options.to} has no machine type ${definition.machineType}.`, 'Install a QEMU on the destination that offers it (a newer QEMU keeps the old versioned types).');
+  } else {
+    ok('machine', `${options.to} offers machine type ${definition.machineType}.`);
+  }
+  if (compareVersions(facts.destinationInfo.qemuVersion, facts.sourceInfo.qemuVersion) < 0 && options.mode !== 'offline') {
+    warning('qemu', `The destination runs an older QEMU (${facts.destinationInfo.qemuVersion}) than the source (${facts.sourceInfo.qemuVersion}).`, 'Migrating to an older QEMU is not supported upstream and may fail.');
+  }
+  if (definition.accel === 'kvm' && !facts.destinationInfo.kvmUsable) error('accel', `${definition.name} needs KVM, which ${options.to} cannot use.`, 'Enable KVM there or define the VM with accel tcg or auto.');
+
+  // Memory.
+  const neededMemory = definition.memoryMiB * MIB + QEMU_OVERHEAD_BYTES;
+  if (facts.destinationInfo.memoryAvailableBytes < neededMemory) {
+    error('memory', `${options.to} has ${Math.floor(facts.destinationInfo.memoryAvailableBytes / MIB)} MiB free; ${definition.name} needs about ${Math.ceil(neededMemory / MIB)} MiB.`, 'Free memory on the destination or pick another one.');
+  } else {
+    ok('memory', `${options.to} has enough free memory.`);
+  }
+
+  if (facts.destPoolProblem) error('pool', facts.destPoolProblem);
+  await checkDisks(facts, error, warning, ok);
+
+  // Blocked reasons, from the source QEMU itself.
+  if (running(facts.sourceState) && options.mode !== 'offline') {
+    try {
+      const monitor = new MonitorHandle(source, facts.sourceSocket);
+      try {
+        const info = await monitor.command<{ 'blocked-reasons'?: string[]; status?: string }>('query-migrate');
+        if (info['blocked-reasons'] && info['blocked-reasons'].length > 0) error('blockers', `QEMU refuses to migrate: ${info['blocked-reasons'].join('; ')}`);
+        if (info.status && ['active', 'setup', 'pre-switchover', 'postcopy-active', 'device'].includes(info.status)) error('busy', `QEMU on ${options.from} is already migrating (${info.status}).`);
+      } finally {
+        await monitor.close();
+      }
+    } catch (caught) {
+      warning('blockers', `Could not ask QEMU on ${options.from}: ${(caught as Error).message}`);
+    }
+  }
+
+  // The path the stream will take, tried for real.
+  const streamCrosses = options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
+  if (streamCrosses && items.every((item) => item.level !== 'error')) {
+    const [port] = await freePorts(destination, options.port ?? 49152, 1);
+    if (port !== undefined) {
+      const result = await testReachability(source, destination, facts.destinationAddress, port);
+      if (result.reachable === true) ok('network', `${options.from} reaches ${facts.destinationAddress}:${port}.`);
+      else if (result.reachable === 'untested') warning('network', result.reason);
+      else error('network', result.reason, 'Check the address (--address), the firewall on the destination, and the route between the hosts.');
+    }
+  }
+
+  return { ok: items.every((item) => item.level !== 'error'), items, modes };
+}
+
+type Report = (check: string, message: string, hint?: string) => void;
+
+async function checkDisks(facts: PreflightFacts, error: Report, warning: Report, ok: Report): Promise<void> {
+  const { options, destination } = facts;
+  const neededPerDirectory = new Map<string, number>();
+  for (const disk of facts.disks) {
+    const name = disk.source.disk.path;
+    if (disk.shared) {
+      ok('disks', `${name} is the same file on both hosts (shared storage).`);
+      if (options.mode !== 'offline' && disk.source.disk.cache !== 'none' && disk.source.disk.cache !== 'directsync') {
+        error('cache', `${name} uses cache=${disk.source.disk.cache}, which can lose writes when shared storage changes hands.`, 'Use cache=none (the default) for disks on shared storage.');
+      }
+      continue;
+    }
+    if (options.mode === 'live') continue; // reported by the mode check
+    if (disk.source.isBlockDevice && options.mode === 'offline' && !facts.destPoolPath) {
+      const there = await destination.exec(shellCommand(['test', '-b', disk.destinationPath]));
+      if (there.code !== 0) error('disks', `${name} is a block device and ${options.to} has no device at that path.`, 'Give --dest-pool to dump it into an image file there.');
+    }
+    const existing = await existingImage(destination, disk);
+    if (existing.state === 'unusable') error('disks', existing.reason, 'Remove or rename that file on the destination, or choose another --dest-pool.');
+    if (existing.state === 'absent') {
+      const directory = posix.dirname(disk.destinationPath);
+      const bytes = options.incremental ? disk.source.allocatedBytes : disk.source.chainAllocatedBytes;
+      neededPerDirectory.set(directory, (neededPerDirectory.get(directory) ?? 0) + bytes);
+    }
+    if (options.incremental) await checkBackingChain(destination, options.to, disk.source, error, ok);
+  }
+  for (const [directory, needed] of neededPerDirectory) {
+    const df = await destination.exec(`df -P -B1 -- ${shellCommand([directory])} 2>/dev/null | tail -n1`);
+    const available = Number(df.stdout.trim().split(/\s+/)[3] ?? NaN);
+    if (df.code !== 0 || Number.isNaN(available)) {
+      error('space', `${directory} does not exist on ${options.to}.`, 'Create it (or a pool there), or choose another --dest-pool.');
+    } else if (available < needed) {
+      error('space', `${directory} on ${options.to} has ${Math.floor(available / MIB)} MiB free; the disks need ${Math.ceil(needed / MIB)} MiB (allocated data).`, 'Free space there or choose another --dest-pool.');
+    } else {
+      ok('space', `${directory} on ${options.to} has room for ${Math.ceil(needed / MIB)} MiB.`);
+    }
+  }
+  if (facts.disks.length === 0) warning('disks', `${facts.definition.name} has no disks.`);
+}
+
+async function checkBackingChain(destination: HostTransport, host: string, disk: SourceDisk, error: Report, ok: Report): Promise<void> {
+  if (disk.backing.length === 0) {
+    error('backing', `${disk.disk.path} has no backing file, so there is no "top layer" to copy alone.`, 'Use block migration without --incremental.');
+    return;
+  }
+  for (const image of disk.backing) {
+    const present = await destination.exec(shellCommand(['test', '-r', image.path]));
+    if (present.code !== 0) error('backing', `Backing file ${image.path} is missing on ${host}.`, 'Copy the base image there first (same path), or migrate without --incremental.');
+    else ok('backing', `Backing file ${image.path} is present on ${host}.`);
+  }
+}
+
+function compareVersions(a: string, b: string): number {
+  const left = a.split('.').map(Number);
+  const right = b.split('.').map(Number);
+  for (let index = 0; index < 3; index += 1) {
+    const difference = (left[index] ?? 0) - (right[index] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { shellQuote } from '../ssh/shell.js';
+import type { HostTransport } from '../ssh/transport.js';
+import { sleep } from './run-context.js';
+
+export type Reachability = { reachable: true } | { reachable: false; reason: string } | { reachable: 'untested'; reason: string };
+
+/**
+ * Really tries the path the migration stream will take: a one-shot listener on the destination
+ * port, and a connection to it made from the source host (not from Ferry's machine, which may sit
+ * on another network).
+ */
+export async function testReachability(source: HostTransport, destination: HostTransport, address: string, port: number): Promise<Reachability> {
+  const token = randomBytes(8).toString('hex');
+  const listener = `import socket,sys
+s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+print('listening', flush=True)
+s.settimeout(15)
+c,_=s.accept()
+c.sendall(sys.argv[3].encode())
+c.close()`;
+  const hasPython = (await destination.exec('command -v python3 >/dev/null')).code === 0;
+  if (!hasPython) return { reachable: 'untested', reason: `python3 is not installed on ${destination.label}, so the migration port could not be tried` };
+  const bindAddress = address.includes(':') ? '::' : '0.0.0.0';
+  const listening = destination.exec(`timeout 20 python3 -c ${shellQuote(listener)} ${bindAddress} ${port} ${token}`, { timeoutMs: 25_000 });
+  try {
+    await sleep(400);
+    const hasBash = (await source.exec('command -v bash >/dev/null')).code === 0;
+    if (!hasBash) return { reachable: 'untested', reason: `bash is not installed on ${source.label}` };
+    const probe = await source.exec(`timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${address}/${port} && head -c 16 <&3`)}`, { timeoutMs: 10_000 });
+    if (probe.stdout.includes(token)) return { reachable: true };
+    return { reachable: false, reason: `${source.label} cannot connect to ${address}:${port}${probe.stderr.trim() ? ` (${probe.stderr.trim().split('\n').pop()})` : ''}` };
+  } finally {
+    // Leave no listener behind even when the source never connected. The bracket keeps the
+    // pattern from matching the shell that runs pkill, whose command line holds the pattern too.
+    await destination.exec(`pkill -f ${shellQuote(`[${token.slice(0, 1)}]${token.slice(1)}`)}; true`);
+    await listening.catch(() => undefined);
+  }
+}

@@ -1,0 +1,43 @@
+import type { MigrationReport } from '../../../src-main/core/api/types';
+import { formatBytes, formatDuration, formatRate, formatTime } from '../util/format';
+import { ErrorBox, KeyValue, StateBadge } from './common';
+
+export function MigrationReportView({ report }: { report: MigrationReport }) {
+  const diskBytes = report.disks.reduce((a, d) => a + d.bytes, 0);
+  return (
+    <section className="report" aria-label="Migration report">
+      <div className="report-head">
+        <h3>Report</h3>
+        <StateBadge state={report.outcome} />
+      </div>
+      <div className="report-stats">
+        <Stat label="Total time" value={formatDuration(report.totalTimeMs)} />
+        <Stat label="Downtime" value={formatDuration(report.downtimeMs)} />
+        <Stat label="Memory sent" value={formatBytes(report.ramBytes)} />
+        <Stat label="Disk sent" value={formatBytes(diskBytes)} />
+        <Stat label="Average speed" value={formatRate(report.averageThroughputBps)} />
+        <Stat label="Longest guest gap" value={formatDuration(report.maxHeartbeatGapMs)} />
+      </div>
+      <ErrorBox error={report.error} title={report.outcome === 'cancelled' ? 'Cancelled' : 'Failed'} />
+      <KeyValue
+        rows={[
+          ['Route', `${report.vm}: ${report.from} → ${report.to} (${report.mode})`],
+          ['Started', formatTime(report.startedAt)],
+          ['Finished', formatTime(report.finishedAt)],
+          ['Setup time', formatDuration(report.setupTimeMs)],
+          ...report.disks.map((d): [string, string] => [`Disk ${d.device}`, `${formatBytes(d.bytes)} · ${d.path}`]),
+          ['Options', Object.entries(report.options).map(([k, v]) => `${k}=${String(v)}`).join(', ') || '—'],
+        ]}
+      />
+    </section>
+  );
+}
+
+export function Stat({ label, value, tone }: { label: string; value: string; tone?: string }) {
+  return (
+    <div className={`stat${tone ? ` tone-${tone}` : ''}`}>
+      <div className="stat-label">{label}</div>
+      <div className="stat-value">{value}</div>
+    </div>
+  );
+}

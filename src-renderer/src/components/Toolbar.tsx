@@ -1,0 +1,51 @@
+import type { LinkState } from '../api/types';
+import { useFerry } from '../store/context';
+
+export function Toolbar({ link }: { link: LinkState }) {
+  const selection = useFerry((s) => s.selection);
+  const hosts = useFerry((s) => s.hosts);
+  const openDialog = useFerry((s) => s.openDialog);
+  const select = useFerry((s) => s.select);
+  const hostName = selection.kind === 'host' || selection.kind === 'vm' ? selection.host : hosts.find((h) => h.state === 'connected')?.name;
+  const host = hosts.find((h) => h.name === hostName);
+  const canNewVm = host !== undefined && host.state === 'connected';
+  const vm = selection.kind === 'vm' ? selection : null;
+
+  return (
+    <header className="toolbar" role="toolbar" aria-label="Main toolbar">
+      <div className="brand">
+        <span className="brand-mark" aria-hidden="true">
+          ⛴
+        </span>
+        Ferry
+      </div>
+      <button type="button" onClick={() => openDialog({ kind: 'add-connection' })}>
+        <span className="icon" aria-hidden="true">
+          ＋
+        </span>
+        Add Connection
+      </button>
+      <button type="button" disabled={!canNewVm} title={canNewVm ? `Create a VM on ${hostName}` : 'Select a connected host first'} onClick={() => hostName && openDialog({ kind: 'new-vm', host: hostName })}>
+        <span className="icon" aria-hidden="true">
+          ▣
+        </span>
+        New VM
+      </button>
+      <button type="button" disabled={!vm} title={vm ? `Migrate ${vm.vm}` : 'Select a VM first'} onClick={() => vm && openDialog({ kind: 'migrate', host: vm.host, vm: vm.vm })}>
+        <span className="icon" aria-hidden="true">
+          ⇄
+        </span>
+        Migrate
+      </button>
+      <div className="toolbar-spacer" />
+      <button type="button" className="ghost" onClick={() => select({ kind: 'history' })}>
+        History
+      </button>
+      {link !== 'open' ? (
+        <span className={`badge tone-${link === 'closed' ? 'bad' : 'busy'}`} role="status">
+          {link === 'closed' ? 'Server disconnected' : 'Connecting…'}
+        </span>
+      ) : null}
+    </header>
+  );
+}

@@ -1,0 +1,273 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { HostSummary, MigrationMode, MigrationSummary, ModeAvailability, PoolSummary, PreflightReport } from '../../../src-main/core/api/types';
+import { errorInfo, type ChannelInput, type ErrorInfo, type FerryApi } from '../api/types';
+import { Dialog } from '../components/Dialog';
+import { ErrorBox, Field, useAction } from '../components/common';
+
+export interface MigrateDialogProps {
+  api: FerryApi;
+  vm: string;
+  from: string;
+  hosts: HostSummary[];
+  /** Pools on each host, for the destination pool choice (block/offline). */
+  poolsByHost: Record<string, PoolSummary[]>;
+  onStarted(summary: MigrationSummary): void;
+  onClose(): void;
+}
+
+const MODE_LABEL: Record<MigrationMode, string> = {
+  live: 'Live (shared storage)',
+  block: 'Live with block copy (no shared storage)',
+  offline: 'Offline (copy disks and definition)',
+};
+
+const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
+
+export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, onClose }: MigrateDialogProps) {
+  const destinations = hosts.filter((h) => h.name !== from);
+  const [to, setTo] = useState(destinations.find((h) => h.state === 'connected')?.name ?? destinations[0]?.name ?? '');
+  const [modes, setModes] = useState<ModeAvailability[] | null>(null);
+  const [modesError, setModesError] = useState<ErrorInfo | null>(null);
+  const [mode, setMode] = useState<MigrationMode | null>(null);
+  const [address, setAddress] = useState('');
+  const [port, setPort] = useState('');
+  const [bandwidth, setBandwidth] = useState('');
+  const [downtime, setDowntime] = useState('');
+  const [transport, setTransport] = useState<'tcp' | 'tls'>('tcp');
+  const [autoConverge, setAutoConverge] = useState(false);
+  const [postcopy, setPostcopy] = useState(false);
+  const [multifd, setMultifd] = useState('');
+  const [incremental, setIncremental] = useState(false);
+  const [destPool, setDestPool] = useState('');
+  const [keepState, setKeepState] = useState(false);
+  const [noStart, setNoStart] = useState(false);
+  const [report, setReport] = useState<PreflightReport | null>(null);
+  const [touched, setTouched] = useState(false);
+  const check = useAction();
+  const start = useAction();
+  const busy = check.busy || start.busy;
+
+  useEffect(() => {
+    if (!to) return;
+    let alive = true;
+    setModes(null);
+    setModesError(null);
+    setReport(null);
+    api.call('migrations.modes', { vm, from, to }).then(
+      (list) => {
+        if (!alive) return;
+        setModes(list);
+        setMode((current) => {
+          if (current && list.some((m) => m.mode === current && m.possible)) return current;
+          return (list.find((m) => m.possible && m.recommended) ?? list.find((m) => m.possible))?.mode ?? null;
+        });
+      },
+      (error: unknown) => {
+        if (!alive) return;
+        setModes([]);
+        setModesError(errorInfo(error));
+      },
+    );
+    return () => {
+      alive = false;
+    };
+  }, [api, vm, from, to]);
+
+  const problems = useMemo(() => {
+    const p: Record<string, string> = {};
+    if (!to) p['to'] = 'Add a second connection to migrate to';
+    if (!mode) p['mode'] = 'No migration mode is possible to this destination';
+    if (address.trim() && !ADDRESS.test(address.trim())) p['address'] = 'Must be a host name or an IP address';
+    if (port.trim() && !(/^\d+$/.test(port.trim()) && Number(port) >= 1024 && Number(port) <= 65535)) p['port'] = 'Port must be from 1024 to 65535';
+    if (bandwidth.trim() && !(Number(bandwidth) > 0 && Number(bandwidth) <= 1_000_000)) p['bandwidth'] = 'Bandwidth must be a positive number of MiB/s';
+    if (downtime.trim() && !(/^\d+$/.test(downtime.trim()) && Number(downtime) >= 1 && Number(downtime) <= 2_000_000)) p['downtime'] = 'Downtime must be a whole number of milliseconds (1 or more)';
+    if (multifd.trim() && !(/^\d+$/.test(multifd.trim()) && Number(multifd) >= 1 && Number(multifd) <= 64)) p['multifd'] = 'Channels must be from 1 to 64';
+    return p;
+  }, [to, mode, address, port, bandwidth, downtime, multifd]);
+  const show = (key: string) => (touched ? problems[key] ?? null : null);
+
+  const input = (): ChannelInput<'migrations.start'> => {
+    const value: ChannelInput<'migrations.start'> = { vm, from, to, mode: mode ?? 'live', transport, autoConverge, postcopy };
+    if (address.trim()) value.address = address.trim();
+    if (port.trim()) value.port = Number(port);
+    if (bandwidth.trim()) value.bandwidthMiBps = Number(bandwidth);
+    if (downtime.trim()) value.downtimeMs = Number(downtime);
+    if (multifd.trim()) value.multifd = Number(multifd);
+    if (mode === 'block') value.incremental = incremental;
+    if ((mode === 'block' || mode === 'offline') && destPool) value.destPool = destPool;
+    if (mode === 'offline') {
+      value.keepState = keepState;
+      value.noStart = noStart;
+    }
+    return value;
+  };
+
+  const runCheck = () => {
+    setTouched(true);
+    if (Object.keys(problems).length > 0) return;
+    void check.run(async () => setReport(await api.call('migrations.check', input())));
+  };
+  const submit = () => {
+    setTouched(true);
+    if (Object.keys(problems).length > 0) return;
+    void start.run(async () => onStarted(await api.call('migrations.start', input())));
+  };
+
+  const destHost = destinations.find((h) => h.name === to);
+  const destPools = poolsByHost[to] ?? [];
+  return (
+    <Dialog
+      title={`Migrate ${vm}`}
+      onClose={onClose}
+      onSubmit={submit}
+      submitLabel="Start migration"
+      submitDisabled={!mode || !to}
+      busy={busy}
+      error={start.error}
+      width={680}
+      extraButtons={
+        <button type="button" onClick={runCheck} disabled={busy || !mode}>
+          {check.busy ? <span className="spinner" aria-hidden="true" /> : null}
+          Check
+        </button>
+      }
+    >
+      <div className="migrate-route">
+        <div>
+          <div className="muted small">Source</div>
+          <strong>{from}</strong>
+        </div>
+        <div className="route-arrow" aria-hidden="true">
+          →
+        </div>
+        <Field label="Destination" error={show('to')}>
+          {(id) => (
+            <select id={id} value={to} disabled={busy || destinations.length === 0} onChange={(e) => setTo(e.target.value)}>
+              {destinations.length === 0 ? <option value="">No other connection</option> : null}
+              {destinations.map((h) => (
+                <option key={h.name} value={h.name}>
+                  {h.name} ({h.uri}){h.state !== 'connected' ? ` – ${h.state}` : ''}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      </div>
+      {destHost && destHost.state !== 'connected' ? <p className="warning-box">{destHost.name} is not connected; Ferry will connect when checking or starting.</p> : null}
+
+      <fieldset className="modes" disabled={busy}>
+        <legend>Mode</legend>
+        {modes === null && to ? <div className="muted">Asking both hosts which modes are possible…</div> : null}
+        <ErrorBox error={modesError} title="Could not list migration modes" />
+        {(modes ?? []).map((m) => (
+          <label key={m.mode} className={`mode-option${m.possible ? '' : ' impossible'}${mode === m.mode ? ' chosen' : ''}`}>
+            <input type="radio" name="mode" value={m.mode} checked={mode === m.mode} disabled={!m.possible} onChange={() => setMode(m.mode)} />
+            <span className="mode-text">
+              <span className="mode-name">
+                {MODE_LABEL[m.mode]}
+                {m.recommended ? <span className="badge tone-ok">recommended</span> : null}
+                {!m.possible ? <span className="badge tone-off">not possible</span> : null}
+              </span>
+              <span className="mode-reason">{m.reason}</span>
+            </span>
+          </label>
+        ))}
+        {show('mode') && modes !== null && !modesError ? (
+          <div className="field-error" role="alert">
+            {show('mode')}
+          </div>
+        ) : null}
+      </fieldset>
+
+      <div className="form-grid three">
+        <Field label="Address" error={show('address')} hint="Destination as the source reaches it">
+          {(id) => <input id={id} value={address} disabled={busy} placeholder={destHost?.address ?? 'automatic'} onChange={(e) => setAddress(e.target.value)} />}
+        </Field>
+        <Field label="Port" error={show('port')} hint="First port to try">
+          {(id) => <input id={id} value={port} inputMode="numeric" disabled={busy} placeholder="49152" onChange={(e) => setPort(e.target.value)} />}
+        </Field>
+        <Field label="Transport">
+          {(id) => (
+            <select id={id} value={transport} disabled={busy} onChange={(e) => setTransport(e.target.value as 'tcp' | 'tls')}>
+              <option value="tcp">TCP</option>
+              <option value="tls">TLS</option>
+            </select>
+          )}
+        </Field>
+        <Field label="Bandwidth (MiB/s)" error={show('bandwidth')} hint="Empty: unlimited">
+          {(id) => <input id={id} value={bandwidth} inputMode="decimal" disabled={busy} onChange={(e) => setBandwidth(e.target.value)} />}
+        </Field>
+        <Field label="Max downtime (ms)" error={show('downtime')} hint="Empty: QEMU default (300)">
+          {(id) => <input id={id} value={downtime} inputMode="numeric" disabled={busy} onChange={(e) => setDowntime(e.target.value)} />}
+        </Field>
+      </div>
+
+      <details className="advanced">
+        <summary>Advanced options</summary>
+        <div className="form-grid">
+          <label className="check">
+            <input type="checkbox" checked={autoConverge} disabled={busy} onChange={(e) => setAutoConverge(e.target.checked)} />
+            Auto-converge (throttle the guest&apos;s CPUs when memory does not converge)
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={postcopy} disabled={busy || mode === 'offline'} onChange={(e) => setPostcopy(e.target.checked)} />
+            Allow postcopy (switch while running; the guest then depends on both hosts)
+          </label>
+          <Field label="Multifd channels" error={show('multifd')} hint="Empty: one stream">
+            {(id) => <input id={id} value={multifd} inputMode="numeric" disabled={busy || mode === 'offline'} onChange={(e) => setMultifd(e.target.value)} />}
+          </Field>
+          {mode === 'block' || mode === 'offline' ? (
+            <Field label="Destination pool" hint="Empty: same paths as on the source">
+              {(id) => (
+                <select id={id} value={destPool} disabled={busy} onChange={(e) => setDestPool(e.target.value)}>
+                  <option value="">Same paths as on {from}</option>
+                  {destPools.map((p) => (
+                    <option key={p.name} value={p.name}>
+                      {p.name} ({p.path})
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          ) : null}
+          {mode === 'block' ? (
+            <label className="check">
+              <input type="checkbox" checked={incremental} disabled={busy} onChange={(e) => setIncremental(e.target.checked)} />
+              Incremental: copy only the top qcow2 layer (the base image is already on the destination)
+            </label>
+          ) : null}
+          {mode === 'offline' ? (
+            <>
+              <label className="check">
+                <input type="checkbox" checked={keepState} disabled={busy} onChange={(e) => setKeepState(e.target.checked)} />
+                Keep the running state (save on the source, resume on the destination)
+              </label>
+              <label className="check">
+                <input type="checkbox" checked={noStart} disabled={busy} onChange={(e) => setNoStart(e.target.checked)} />
+                Leave the VM stopped on the destination
+              </label>
+            </>
+          ) : null}
+        </div>
+      </details>
+
+      <ErrorBox error={check.error} title="Check failed" />
+      {report ? (
+        <section className={`preflight ${report.ok ? 'ok' : 'bad'}`} aria-label="Check results">
+          <div className="preflight-head">{report.ok ? 'Ready to migrate' : 'Not ready: fix the errors below'}</div>
+          <ul>
+            {report.items.map((item, i) => (
+              <li key={`${item.check}-${i}`} className={`level-${item.level}`}>
+                <span className={`badge tone-${item.level === 'ok' ? 'ok' : item.level === 'warning' ? 'warn' : 'bad'}`}>{item.level}</span>
+                <span>
+                  {item.message}
+                  {item.hint ? <span className="error-hint"> {item.hint}</span> : null}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </Dialog>
+  );
+}

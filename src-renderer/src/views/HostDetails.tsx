@@ -1,0 +1,140 @@
+import { useState } from 'react';
+import { useFerry } from '../store/context';
+import { ErrorBox, KeyValue, StateBadge, StateDot, UsageBar, stateLabel, useAction } from '../components/common';
+import { formatBytes, formatMiB } from '../util/format';
+import { StorageTab } from './StorageTab';
+
+export function HostDetails({ hostName }: { hostName: string }) {
+  const host = useFerry((s) => s.hosts.find((h) => h.name === hostName));
+  const [tab, setTab] = useState<'overview' | 'storage'>('overview');
+  const connectHost = useFerry((s) => s.connectHost);
+  const removeHost = useFerry((s) => s.removeHost);
+  const connectError = useFerry((s) => s.connectErrors[hostName]);
+  const remove = useAction();
+  if (!host) return <div className="empty-state">This connection no longer exists.</div>;
+  const connected = host.state === 'connected';
+
+  return (
+    <section className="details" aria-label={`Host ${host.name}`}>
+      <header className="details-header">
+        <div>
+          <h1>
+            {host.name} <StateBadge state={host.state} />
+          </h1>
+          <div className="muted mono">{host.uri}</div>
+        </div>
+        <div className="header-actions">
+          {!connected ? (
+            <button type="button" className="primary" disabled={host.state === 'connecting'} onClick={() => void connectHost(host.name)}>
+              Connect
+            </button>
+          ) : null}
+          <button type="button" disabled={remove.busy} onClick={() => void remove.run(() => removeHost(host.name))}>
+            Remove Connection
+          </button>
+        </div>
+      </header>
+      <ErrorBox error={connectError} title="Could not connect" />
+      <ErrorBox error={remove.error} />
+      {host.stateReason && !connectError ? <div className="warning-box">{host.stateReason}</div> : null}
+      <div className="tabs" role="tablist">
+        <button type="button" role="tab" aria-selected={tab === 'overview'} className={tab === 'overview' ? 'active' : ''} onClick={() => setTab('overview')}>
+          Overview
+        </button>
+        <button type="button" role="tab" aria-selected={tab === 'storage'} className={tab === 'storage' ? 'active' : ''} onClick={() => setTab('storage')}>
+          Storage
+        </button>
+      </div>
+      <div className="tab-panel" role="tabpanel">
+        {!connected ? <div className="empty-state">Connect to see this host’s details.</div> : tab === 'overview' ? <HostOverview hostName={host.name} /> : <StorageTab hostName={host.name} />}
+      </div>
+    </section>
+  );
+}
+
+function HostOverview({ hostName }: { hostName: string }) {
+  const info = useFerry((s) => s.info[hostName]);
+  const infoError = useFerry((s) => s.infoErrors[hostName]);
+  const vms = useFerry((s) => s.vms[hostName]);
+  const vmError = useFerry((s) => s.vmErrors[hostName]);
+  const select = useFerry((s) => s.select);
+  const running = (vms ?? []).filter((v) => v.state === 'running');
+  const usedMem = info ? info.memoryTotalBytes - info.memoryAvailableBytes : 0;
+  return (
+    <div className="overview">
+      <ErrorBox error={infoError} title="Host information" />
+      {info ? (
+        <div className="cards">
+          <div className="card">
+            <div className="card-title">CPU</div>
+            <div className="big">{info.cpuCount} CPUs</div>
+            <div className="muted">{info.cpuModel}</div>
+          </div>
+          <div className="card">
+            <div className="card-title">Memory</div>
+            <div className="big">{formatBytes(info.memoryTotalBytes)}</div>
+            <UsageBar used={usedMem} total={info.memoryTotalBytes} label="Memory in use" />
+            <div className="muted">
+              {formatBytes(info.memoryAvailableBytes)} available · {running.reduce((a, v) => a + v.memoryMiB, 0)} MiB to running VMs
+            </div>
+          </div>
+          <div className="card">
+            <div className="card-title">Hypervisor</div>
+            <div className="big">QEMU {info.qemuVersion}</div>
+            <div className="muted mono">{info.qemuBinary}</div>
+          </div>
+          <div className="card">
+            <div className="card-title">KVM</div>
+            <div className="big">{info.kvmUsable ? 'Available' : 'Not available'}</div>
+            <div className="muted">{info.kvmUsable ? 'Hardware acceleration' : 'VMs run with TCG emulation (slower)'}</div>
+          </div>
+        </div>
+      ) : !infoError ? (
+        <div className="muted">Reading host information…</div>
+      ) : null}
+      {info ? (
+        <KeyValue
+          rows={[
+            ['Hostname', info.hostname],
+            ['Default machine type', info.defaultMachineType],
+            ['Machine types', `${info.machineTypes.length} available`],
+            ['Ferry state directory', <code key="s">{info.stateDir}</code>],
+          ]}
+        />
+      ) : null}
+      <h3 className="section-title">Virtual machines</h3>
+      <ErrorBox error={vmError} />
+      <table className="grid">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>State</th>
+            <th>vCPUs</th>
+            <th>Memory</th>
+            <th>PID</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(vms ?? []).length === 0 ? (
+            <tr>
+              <td colSpan={5} className="muted">
+                No VMs on this host yet. Use “New VM”.
+              </td>
+            </tr>
+          ) : null}
+          {(vms ?? []).map((vm) => (
+            <tr key={vm.name} className="clickable" onClick={() => select({ kind: 'vm', host: hostName, vm: vm.name })}>
+              <td>
+                <StateDot state={vm.state} /> {vm.name}
+              </td>
+              <td>{stateLabel(vm.state)}</td>
+              <td>{vm.vcpus}</td>
+              <td>{formatMiB(vm.memoryMiB)}</td>
+              <td className="mono">{vm.pid ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,145 @@
+import { useEffect, useState } from 'react';
+import { useFerry } from '../store/context';
+import { volumeKey } from '../store/store';
+import { ErrorBox, StateBadge, UsageBar, useAction } from '../components/common';
+import { formatBytes } from '../util/format';
+
+export function StorageTab({ hostName }: { hostName: string }) {
+  const pools = useFerry((s) => s.pools[hostName]);
+  const poolError = useFerry((s) => s.poolErrors[hostName]);
+  const loadPools = useFerry((s) => s.loadPools);
+  const loadVolumes = useFerry((s) => s.loadVolumes);
+  const openDialog = useFerry((s) => s.openDialog);
+  const api = useFerry((s) => s.api);
+  const [selected, setSelected] = useState<string | null>(null);
+  const poolName = selected && pools?.some((p) => p.name === selected) ? selected : pools?.[0]?.name ?? null;
+  const pool = pools?.find((p) => p.name === poolName);
+  const volumes = useFerry((s) => (poolName ? s.volumes[volumeKey(hostName, poolName)] : undefined));
+  const volumeError = useFerry((s) => (poolName ? s.volumeErrors[volumeKey(hostName, poolName)] : undefined));
+  const action = useAction();
+
+  useEffect(() => {
+    void loadPools(hostName);
+  }, [hostName, loadPools]);
+  useEffect(() => {
+    if (poolName && pool?.active) void loadVolumes(hostName, poolName);
+  }, [hostName, poolName, pool?.active, loadVolumes]);
+
+  const poolAction = (kind: 'start' | 'stop' | 'delete') =>
+    void action.run(async () => {
+      if (!poolName) return;
+      if (kind === 'start') await api.call('pools.start', { host: hostName, pool: poolName });
+      if (kind === 'stop') await api.call('pools.stop', { host: hostName, pool: poolName });
+      if (kind === 'delete') await api.call('pools.delete', { host: hostName, pool: poolName });
+      await loadPools(hostName);
+    });
+  const deleteVolume = (name: string) =>
+    void action.run(async () => {
+      if (!poolName) return;
+      await api.call('volumes.delete', { host: hostName, pool: poolName, name });
+      await Promise.all([loadVolumes(hostName, poolName), loadPools(hostName)]);
+    });
+
+  return (
+    <div className="storage">
+      <div className="storage-pools">
+        <div className="pane-header">
+          <h3>Storage pools</h3>
+          <button type="button" onClick={() => openDialog({ kind: 'add-pool', host: hostName })}>
+            Add Pool
+          </button>
+        </div>
+        <ErrorBox error={poolError} />
+        <ul className="pool-list" aria-label="Storage pools">
+          {pools && pools.length === 0 ? <li className="muted pad">No pools yet. Add one to hold disk images.</li> : null}
+          {(pools ?? []).map((p) => (
+            <li key={p.name} aria-selected={p.name === poolName} className={`pool-item${p.name === poolName ? ' selected' : ''}`} onClick={() => setSelected(p.name)}>
+              <div className="pool-line">
+                <strong>{p.name}</strong>
+                <span className="muted small">{p.type}</span>
+                <StateBadge state={p.active ? 'active' : 'inactive'} />
+              </div>
+              <UsageBar used={p.allocationBytes} total={p.capacityBytes} label={`${p.name} usage`} />
+              <div className="muted small">
+                {formatBytes(p.availableBytes)} free of {formatBytes(p.capacityBytes)}
+              </div>
+            </li>
+          ))}
+        </ul>
+      </div>
+      <div className="storage-volumes">
+        {pool ? (
+          <>
+            <div className="pane-header">
+              <div>
+                <h3>
+                  {pool.name} <span className="muted small mono">{pool.path}</span>
+                </h3>
+                <div className="muted small">
+                  {pool.type}
+                  {pool.source ? ` from ${pool.source}` : ''} · {formatBytes(pool.allocationBytes)} used · {formatBytes(pool.availableBytes)} free · autostart {pool.autostart ? 'on' : 'off'}
+                </div>
+              </div>
+              <div className="header-actions">
+                {pool.active ? (
+                  <button type="button" disabled={action.busy} onClick={() => poolAction('stop')}>
+                    Stop Pool
+                  </button>
+                ) : (
+                  <button type="button" disabled={action.busy} onClick={() => poolAction('start')}>
+                    Start Pool
+                  </button>
+                )}
+                <button type="button" disabled={action.busy} onClick={() => poolAction('delete')}>
+                  Delete Pool
+                </button>
+                <button type="button" className="primary" disabled={!pool.active} onClick={() => openDialog({ kind: 'new-volume', host: hostName, pool: pool.name })}>
+                  New Volume
+                </button>
+              </div>
+            </div>
+            <ErrorBox error={action.error} />
+            <ErrorBox error={volumeError} />
+            <table className="grid" aria-label="Volumes">
+              <thead>
+                <tr>
+                  <th>Volume</th>
+                  <th>Format</th>
+                  <th>Capacity</th>
+                  <th>Allocation</th>
+                  <th>Backing store</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {volumes && volumes.length === 0 ? (
+                  <tr>
+                    <td colSpan={6} className="muted">
+                      No volumes in this pool.
+                    </td>
+                  </tr>
+                ) : null}
+                {(volumes ?? []).map((v) => (
+                  <tr key={v.name}>
+                    <td title={v.path}>{v.name}</td>
+                    <td>{v.format}</td>
+                    <td>{formatBytes(v.virtualSizeBytes)}</td>
+                    <td>{formatBytes(v.allocationBytes)}</td>
+                    <td className="mono small">{v.backingChain[0]?.path ?? '—'}</td>
+                    <td className="row-actions">
+                      <button type="button" className="ghost small" aria-label={`Delete volume ${v.name}`} disabled={action.busy} onClick={() => deleteVolume(v.name)}>
+                        Delete
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        ) : (
+          <div className="empty-state">Select or add a pool.</div>
+        )}
+      </div>
+    </div>
+  );
+}
