@@ -4,6 +4,7 @@ import { hostCommand } from './commands/host.js';
 import { poolCommand } from './commands/pool.js';
 import { vmCommand } from './commands/vm.js';
 import { volCommand } from './commands/vol.js';
+import { migrateCommand, migrationCommand } from './commands/migrate.js';
 import { closeCliEngine } from './run.js';
 
 const program = new Command();
@@ -18,6 +19,8 @@ program.addCommand(hostCommand());
 program.addCommand(poolCommand());
 program.addCommand(volCommand());
 program.addCommand(vmCommand());
+program.addCommand(migrateCommand());
+program.addCommand(migrationCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -142,9 +142,12 @@ async function startIncoming(context: RunContext, destination: MonitorHandle, fi
   throw new FerryError('busy', `No free migration port from ${first} on ${context.options.to}`, { hint: 'Choose another --port.' });
 }
 
-async function blockJobs(source: MonitorHandle): Promise<BlockJobInfo[]> {
+async function blockJobs(context: RunContext, source: MonitorHandle): Promise<BlockJobInfo[]> {
   const jobs = await source.query<Array<{ device: string; offset: number; len: number; ready: boolean }>>('query-block-jobs');
-  return jobs.map((job) => ({ device: job.device.replace('ferry-mirror', 'ferry-disk'), offset: job.offset, len: job.len, ready: job.ready }));
+  const mapped = jobs.map((job) => ({ device: job.device.replace('ferry-mirror', 'ferry-disk'), offset: job.offset, len: job.len, ready: job.ready }));
+  // The jobs vanish at switch-over; the report keeps the most each one copied.
+  for (const job of mapped) context.result.diskBytes.set(job.device, Math.max(job.offset, context.result.diskBytes.get(job.device) ?? 0));
+  return mapped;
 }
 
 async function failedMirror(source: MonitorHandle): Promise<string | null> {
@@ -173,7 +176,7 @@ async function waitForMirrorsReady(context: RunContext, source: MonitorHandle, s
   const stall = new StallWatch();
   for (;;) {
     throwIfCancelled(context.signal);
-    const jobs = await blockJobs(source);
+    const jobs = await blockJobs(context, source);
     const failure = await failedMirror(source);
     if (failure) throw new FerryError('migration-failed', `The disk copy failed: ${failure}`, { hint: 'Check free space on the destination and the link between the hosts.' });
     context.emitSample(sampler.sample(Date.now(), 'copying-disks', null, jobs));
@@ -221,7 +224,7 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
     throwIfCancelled(context.signal);
     const info = await source.query<MigrateInfo>('query-migrate');
     const status = info.status ?? 'none';
-    const jobs = mirrorIndices.length > 0 ? await blockJobs(source) : [];
+    const jobs = mirrorIndices.length > 0 ? await blockJobs(context, source) : [];
     switch (status) {
       case 'completed':
         context.emitSample(sampler.sample(Date.now(), 'switchover', info, jobs));

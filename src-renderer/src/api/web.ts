@@ -1,4 +1,4 @@
-import { ApiError, type Channel, type ChannelInput, type ChannelOutput, type EventListener, type FerryApi, type LinkState, type WireResult } from './types';
+import { ApiError, type Channel, type ChannelInput, type ChannelOutput, type EventListener, type FerryApi, type ErrorInfo, type LinkState } from './types';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -37,7 +37,7 @@ export function createWebApi(url = defaultSocketUrl()): FerryApi {
         } catch {
           return;
         }
-        const envelope = data as { id?: number; event?: string; payload?: unknown } & Partial<WireResult>;
+        const envelope = data as { id?: number; event?: string; payload?: unknown; ok?: boolean; value?: unknown; error?: ErrorInfo };
         if (typeof envelope.event === 'string') {
           eventListeners.forEach((l) => (l as (n: string, p: unknown) => void)(envelope.event as string, envelope.payload));
           return;

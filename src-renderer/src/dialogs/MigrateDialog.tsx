@@ -50,9 +50,6 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
   useEffect(() => {
     if (!to) return;
     let alive = true;
-    setModes(null);
-    setModesError(null);
-    setReport(null);
     api.call('migrations.modes', { vm, from, to }).then(
       (list) => {
         if (!alive) return;
@@ -142,7 +139,12 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         </div>
         <Field label="Destination" error={show('to')}>
           {(id) => (
-            <select id={id} value={to} disabled={busy || destinations.length === 0} onChange={(e) => setTo(e.target.value)}>
+            <select id={id} value={to} disabled={busy || destinations.length === 0} onChange={(e) => {
+                setTo(e.target.value);
+                setModes(null);
+                setModesError(null);
+                setReport(null);
+              }}>
               {destinations.length === 0 ? <option value="">No other connection</option> : null}
               {destinations.map((h) => (
                 <option key={h.name} value={h.name}>

@@ -94,6 +94,10 @@ export class FakeQmpServer {
         if (reply !== undefined) this.send(reply);
       }
     });
+    // Like QEMU: when the client hangs up, close our side too.
+    server.on('end', () => {
+      if (!server.writableEnded) server.end();
+    });
     server.on('error', () => undefined);
     client.on('error', () => undefined);
   }

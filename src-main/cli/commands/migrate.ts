@@ -1,0 +1,183 @@
+import { writeFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import type { ChannelInput } from '../../core/api/contract.js';
+import type { MigrationReport, PreflightReport } from '../../core/api/types.js';
+import { FerryError } from '../../core/errors.js';
+import { formatBytes, printError, printResult, table } from '../output.js';
+import { ProgressView } from '../progress.js';
+import { cliEngine, jsonFlag, runChannel } from '../run.js';
+
+interface MigrateFlags {
+  from: string;
+  to: string;
+  mode: string;
+  incremental?: boolean;
+  destPool?: string;
+  keepState?: boolean;
+  start: boolean;
+  transport: string;
+  address?: string;
+  port?: number;
+  bandwidth?: number;
+  downtime?: number;
+  autoConverge?: boolean;
+  postcopy?: boolean;
+  multifd?: number;
+  probe?: string;
+  shutdownTimeout: number;
+  check?: boolean;
+}
+
+function describePreflight(report: PreflightReport): string {
+  const mark = { error: '✗', warning: '!', ok: '✓' } as const;
+  return [
+    ...report.items.map((item) => `${mark[item.level]} ${item.message}${item.hint ? `\n    ${item.hint}` : ''}`),
+    report.ok ? 'Pre-flight passed.' : 'Pre-flight found errors: the migration would not start.',
+  ].join('\n');
+}
+
+export function describeReport(report: MigrationReport): string {
+  const ms = (value: number | null) => (value === null ? '-' : `${value} ms`);
+  return [
+    `Migration ${report.id}: ${report.vm} ${report.from} → ${report.to} (${report.mode}) ${report.outcome.toUpperCase()}`,
+    `  total time      ${(report.totalTimeMs / 1000).toFixed(1)} s (setup ${ms(report.setupTimeMs)})`,
+    `  downtime        ${ms(report.downtimeMs)}${report.maxHeartbeatGapMs !== null ? `, longest heartbeat gap ${report.maxHeartbeatGapMs} ms` : ''}`,
+    `  RAM moved       ${formatBytes(report.ramBytes)}`,
+    ...report.disks.map((disk) => `  disk ${disk.device}  ${formatBytes(disk.bytes)} (${disk.path})`),
+    `  throughput      ${formatBytes(report.averageThroughputBps)}/s average`,
+    ...(report.error ? [`  error           ${report.error.message}`, ...(report.error.hint ? [`                  ${report.error.hint}`] : [])] : []),
+  ].join('\n');
+}
+
+function migrationInput(vm: string, flags: MigrateFlags): ChannelInput<'migrations.start'> {
+  return {
+    vm,
+    from: flags.from,
+    to: flags.to,
+    mode: flags.mode as 'live',
+    incremental: flags.incremental === true,
+    keepState: flags.keepState === true,
+    noStart: !flags.start,
+    transport: flags.transport as 'tcp',
+    autoConverge: flags.autoConverge === true,
+    postcopy: flags.postcopy === true,
+    shutdownTimeoutMs: Math.round(flags.shutdownTimeout * 1000),
+    ...(flags.destPool ? { destPool: flags.destPool } : {}),
+    ...(flags.address ? { address: flags.address } : {}),
+    ...(flags.port !== undefined ? { port: flags.port } : {}),
+    ...(flags.bandwidth !== undefined ? { bandwidthMiBps: flags.bandwidth } : {}),
+    ...(flags.downtime !== undefined ? { downtimeMs: flags.downtime } : {}),
+    ...(flags.multifd !== undefined ? { multifd: flags.multifd } : {}),
+    ...(flags.probe ? { probe: flags.probe } : {}),
+  };
+}
+
+export function migrateCommand(): Command {
+  return new Command('migrate')
+    .description('move a VM to another host (offline, live over shared storage, or live with a block copy)')
+    .argument('<vm>', 'the VM to move')
+    .requiredOption('--from <host>', 'the host it runs on')
+    .requiredOption('--to <host>', 'the host to move it to')
+    .requiredOption('--mode <mode>', 'offline | live | block')
+    .option('--incremental', 'block: copy only the top qcow2 layer (the backing chain must be on the destination)')
+    .option('--dest-pool <pool>', 'create the destination disks in this pool instead of at the same paths')
+    .option('--keep-state', 'offline: save the running state and resume it on the destination')
+    .option('--no-start', 'offline: leave the VM stopped on the destination')
+    .option('--transport <transport>', 'tcp (trusted networks) | tls (random pre-shared key per migration)', 'tcp')
+    .option('--address <address>', 'destination address as the source reaches it (a migration network)')
+    .option('--port <n>', 'first port to try on the destination', Number)
+    .option('--bandwidth <MiB/s>', 'bandwidth limit (default: none)', Number)
+    .option('--downtime <ms>', 'downtime limit (QEMU default 300)', Number)
+    .option('--auto-converge', 'slow the guest down if memory does not converge')
+    .option('--postcopy', 'allow switching to postcopy')
+    .option('--multifd <n>', 'parallel streams for memory', Number)
+    .option('--probe <probe>', 'watch the guest during the move: serial, or tcp:HOST:PORT')
+    .option('--shutdown-timeout <seconds>', 'offline: seconds for the guest to power off before it is forced off', Number, 60)
+    .option('--check', 'only run the pre-flight checks')
+    .action(async (vm: string, flags: MigrateFlags, command: Command) => {
+      const json = jsonFlag(command);
+      const engine = cliEngine();
+      const input = migrationInput(vm, flags);
+      try {
+        if (flags.check) {
+          const report = await engine.call('migrations.check', input);
+          printResult(report, { json }, () => describePreflight(report));
+          if (!report.ok) process.exitCode = 1;
+          return;
+        }
+        const view = new ProgressView(process.stderr);
+        const unsubscribe = engine.onEvent((name, payload) => {
+          if (json) return;
+          if (name === 'migration-sample') view.sample((payload as { sample: Parameters<ProgressView['sample']>[0] }).sample);
+          if (name === 'migration-update') view.phase((payload as { phase: Parameters<ProgressView['phase']>[0] }).phase);
+        });
+        const started = await engine.call('migrations.start', input);
+        let interrupted = false;
+        const onInterrupt = () => {
+          if (interrupted) return;
+          interrupted = true;
+          process.stderr.write('\nCancelling: the VM stays on the source; cleaning up…\n');
+          void engine.call('migrations.cancel', { id: started.id }).catch(() => undefined);
+        };
+        process.on('SIGINT', onInterrupt);
+        process.on('SIGTERM', onInterrupt);
+        const record = await engine.migrations.settled(started.id);
+        process.off('SIGINT', onInterrupt);
+        process.off('SIGTERM', onInterrupt);
+        unsubscribe();
+        view.clear();
+        const report = record.report;
+        if (!report) throw new FerryError('internal', 'The migration ended without a report');
+        printResult(report, { json }, () => describeReport(report));
+        if (report.outcome !== 'completed') process.exitCode = 1;
+      } catch (error) {
+        if (!json && error instanceof FerryError && error.code === 'preflight-failed') {
+          const items = error.details?.['items'];
+          if (Array.isArray(items)) process.stderr.write(`${describePreflight({ ok: false, items, modes: [] })}\n`);
+        }
+        printError(error, { json });
+      }
+    });
+}
+
+export function migrationCommand(): Command {
+  const migration = new Command('migration').description('migration history');
+  migration
+    .command('list')
+    .description('running and past migrations')
+    .action(async (_options: object, command: Command) => {
+      await runChannel(command, 'migrations.list', {}, (list) =>
+        list.length === 0
+          ? 'No migrations yet.'
+          : table(
+              ['ID', 'VM', 'FROM', 'TO', 'MODE', 'STARTED', 'OUTCOME', 'TIME', 'DOWNTIME'],
+              list.map((entry) => [entry.id, entry.vm, entry.from, entry.to, entry.mode, entry.startedAt, entry.report?.outcome ?? entry.phase, entry.report ? `${(entry.report.totalTimeMs / 1000).toFixed(1)} s` : '-', entry.report?.downtimeMs != null ? `${entry.report.downtimeMs} ms` : '-']),
+            ),
+      );
+    });
+  migration
+    .command('show <id>')
+    .description('the report of one migration')
+    .action(async (id: string, _options: object, command: Command) => {
+      await runChannel(command, 'migrations.get', { id }, (record) => (record.report ? describeReport(record.report) : `${record.vm}: ${record.phase} (running)`));
+    });
+  migration
+    .command('export <id>')
+    .description('export one migration (report and samples)')
+    .requiredOption('--format <format>', 'json | csv')
+    .option('--output <file>', 'write to this file instead of standard output')
+    .action(async (id: string, options: { format: string; output?: string }, command: Command) => {
+      try {
+        const exported = await cliEngine().call('migrations.export', { id, format: options.format as 'json' });
+        if (options.output) {
+          await writeFile(options.output, exported.content);
+          process.stderr.write(`Wrote ${options.output}\n`);
+        } else {
+          process.stdout.write(exported.content);
+        }
+      } catch (error) {
+        printError(error, { json: jsonFlag(command) });
+      }
+    });
+  return migration;
+}

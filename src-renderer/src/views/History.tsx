@@ -1,0 +1,120 @@
+import { useEffect, useState } from 'react';
+import type { MigrationRecord } from '../../../src-main/core/api/types';
+import { errorInfo, type ErrorInfo } from '../api/types';
+import { useFerry } from '../store/context';
+import { ErrorBox, StateBadge, useAction } from '../components/common';
+import { MigrationCharts } from '../components/MigrationCharts';
+import { MigrationReportView } from '../components/MigrationReportView';
+import { downloadText, formatDuration, formatTime } from '../util/format';
+
+export function History({ selectedId }: { selectedId?: string }) {
+  const history = useFerry((s) => s.history);
+  const loaded = useFerry((s) => s.historyLoaded);
+  const error = useFerry((s) => s.historyError);
+  const loadHistory = useFerry((s) => s.loadHistory);
+  const select = useFerry((s) => s.select);
+
+  useEffect(() => {
+    void loadHistory();
+  }, [loadHistory]);
+
+  return (
+    <section className="details history" aria-label="Migration history">
+      <header className="details-header">
+        <div>
+          <h1>History</h1>
+          <div className="muted">Past migrations with their reports. Select one to see its charts and export it.</div>
+        </div>
+        <div className="header-actions">
+          <button type="button" onClick={() => void loadHistory()}>
+            Refresh
+          </button>
+        </div>
+      </header>
+      <ErrorBox error={error} title="Could not load the history" />
+      <table className="grid history-table" aria-label="Past migrations">
+        <thead>
+          <tr>
+            <th>VM</th>
+            <th>Route</th>
+            <th>Mode</th>
+            <th>Outcome</th>
+            <th>Started</th>
+            <th>Total time</th>
+            <th>Downtime</th>
+          </tr>
+        </thead>
+        <tbody>
+          {loaded && history.length === 0 && !error ? (
+            <tr>
+              <td colSpan={7} className="muted">
+                No migrations yet.
+              </td>
+            </tr>
+          ) : null}
+          {history.map((m) => (
+            <tr key={m.id} aria-selected={m.id === selectedId} className={`clickable${m.id === selectedId ? ' selected' : ''}`} onClick={() => select({ kind: 'history', id: m.id })}>
+              <td>{m.vm}</td>
+              <td>
+                {m.from} → {m.to}
+              </td>
+              <td>{m.mode}</td>
+              <td>
+                <StateBadge state={m.report?.outcome ?? m.phase} label={m.report ? undefined : m.phase.replace(/-/g, ' ')} />
+              </td>
+              <td>{formatTime(m.startedAt)}</td>
+              <td>{formatDuration(m.report?.totalTimeMs)}</td>
+              <td>{formatDuration(m.report?.downtimeMs)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {selectedId ? <HistoryRecord key={selectedId} id={selectedId} /> : null}
+    </section>
+  );
+}
+
+function HistoryRecord({ id }: { id: string }) {
+  const api = useFerry((s) => s.api);
+  const loadRecord = useFerry((s) => s.loadRecord);
+  const [record, setRecord] = useState<MigrationRecord | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const exporting = useAction();
+
+  useEffect(() => {
+    let alive = true;
+    loadRecord(id).then(
+      (r) => alive && setRecord(r),
+      (e: unknown) => alive && setError(errorInfo(e)),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [id, loadRecord]);
+
+  const exportAs = (format: 'json' | 'csv') =>
+    void exporting.run(async () => {
+      const file = await api.call('migrations.export', { id, format });
+      downloadText(file.filename, file.mimeType, file.content);
+    });
+
+  return (
+    <div className="history-record">
+      <div className="pane-header">
+        <h3>{record ? `${record.vm}: ${record.from} → ${record.to}` : 'Loading…'}</h3>
+        <div className="header-actions">
+          <button type="button" disabled={exporting.busy} onClick={() => exportAs('json')}>
+            Export JSON
+          </button>
+          <button type="button" disabled={exporting.busy} onClick={() => exportAs('csv')}>
+            Export CSV
+          </button>
+        </div>
+      </div>
+      <ErrorBox error={error} />
+      <ErrorBox error={exporting.error} title="Export failed" />
+      {record?.report ? <MigrationReportView report={record.report} /> : null}
+      {record && record.samples.length > 0 ? <MigrationCharts samples={record.samples} /> : record ? <div className="muted">No samples were recorded.</div> : null}
+    </div>
+  );
+}
