@@ -41,6 +41,7 @@ export async function prepareDestinationImages(context: RunContext, incremental:
     const existing = await existingImage(context.destination, disk);
     if (existing.state === 'unusable') throw new FerryError('invalid-input', existing.reason, { hint: 'Remove or rename that file on the destination, or choose another --dest-pool.' });
     if (existing.state === 'usable') continue;
+    context.createdImages.add(disk.destinationPath);
     await context.pushUndo({ kind: 'remove-file', host: context.options.to, path: disk.destinationPath });
     const argv = ['qemu-img', 'create', '-q', '-f', disk.source.disk.format];
     if (disk.source.disk.format === 'qcow2') argv.push('-o', 'compat=1.1');

@@ -145,7 +145,9 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
     ]),
   );
   const target = `driver=nbd,server.type=inet,server.host=${context.destinationAddress},server.port=${port},export=ferry${tlsDirectory ? `,tls-creds=${TLS_CREDS_ID}` : ''}`;
-  const convert = shellCommand(['qemu-img', 'convert', '-n', '--target-is-zero', ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
+  // Skipping zero areas is only right on an image this migration created; a reused one may hold old data.
+  const zeroTarget = context.createdImages.has(disk.destinationPath) ? ['--target-is-zero'] : [];
+  const convert = shellCommand(['qemu-img', 'convert', '-n', ...zeroTarget, ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
   await context.pushUndo({ kind: 'kill-process', host: options.from, pidFile: copyPidFile });
   const total = disk.source.allocatedBytes;
   totals.set(disk.source.device, { transferred: 0, total });

@@ -37,6 +37,8 @@ export interface RunContext {
   /** What QEMU reported at the end, for the report. */
   result: { setupTimeMs: number | null; downtimeMs: number | null; ramBytes: number; diskBytes: Map<string, number> };
   startedAt: number;
+  /** Destination images this migration created, so known to read as zeroes. */
+  createdImages: Set<string>;
   /** The runner's connection to the source monitor, which live controls must share. */
   sourceMonitor?: MonitorHandle;
   /** Set by a live control: switch the running migration to postcopy. */

@@ -209,6 +209,7 @@ export class MigrationService {
         await this.journal.write(entry);
       },
       result: { setupTimeMs: null, downtimeMs: null, ramBytes: 0, diskBytes: new Map() },
+      createdImages: new Set(),
       startedAt,
     };
     running.context = context;
