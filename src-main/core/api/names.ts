@@ -75,14 +75,18 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-export const sizeSchema = z.union([
-  z.number().int().positive(),
-  z.string().transform((value, ctx) => {
-    try {
-      return parseSize(value);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  }),
-]);
+// One transform over both kinds, not a union of two schemas: zod reports a failed union only as
+// "Invalid input", which would hide parseSize's explanation from the user.
+export const sizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value > 0) return value;
+    ctx.addIssue({ code: 'custom', message: `${value} is not a size: give a positive whole number of bytes` });
+    return z.NEVER;
+  }
+  try {
+    return parseSize(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
-import { sleep } from './run-context.js';
 
 export type Reachability = { reachable: true } | { reachable: false; reason: string } | { reachable: 'untested'; reason: string };
 
@@ -27,10 +26,12 @@ c.close()`;
   const bindAddress = address.includes(':') ? '::' : '0.0.0.0';
   const listening = destination.exec(`timeout 20 python3 -c ${shellQuote(listener)} ${bindAddress} ${port} ${token}`, { timeoutMs: 25_000 });
   try {
-    await sleep(400);
     const hasBash = (await source.exec('command -v bash >/dev/null')).code === 0;
     if (!hasBash) return { reachable: 'untested', reason: `bash is not installed on ${source.label}` };
-    const probe = await source.exec(`timeout 5 bash -c ${shellQuote(`exec 3<>/dev/tcp/${address}/${port} && head -c 16 <&3`)}`, { timeoutMs: 10_000 });
+    // The listener needs a moment to start (python on a busy host); a refusal is retried, a
+    // timeout or route error is final.
+    const attempt = `for i in $(seq 1 40); do if exec 3<>/dev/tcp/${address}/${port}; then head -c 16 <&3; exit 0; fi 2>/dev/null; sleep 0.25; done; exec 3<>/dev/tcp/${address}/${port}`;
+    const probe = await source.exec(`timeout 15 bash -c ${shellQuote(attempt)}`, { timeoutMs: 20_000 });
     if (probe.stdout.includes(token)) return { reachable: true };
     return { reachable: false, reason: `${source.label} cannot connect to ${address}:${port}${probe.stderr.trim() ? ` (${probe.stderr.trim().split('\n').pop()})` : ''}` };
   } finally {

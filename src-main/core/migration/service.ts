@@ -229,6 +229,7 @@ export class MigrationService {
         await this.moveDefinition(plan, options);
       }
       running.summary.phase = 'completed';
+      await this.removeHelpers(entry);
     } catch (caught) {
       error = toFerryError(caught);
       const cancelled = running.controller.signal.aborted || isFerryError(caught, 'cancelled');
@@ -304,6 +305,13 @@ export class MigrationService {
     const layout = vmLayout(options.vm);
     await writeJsonFile(plan.destination, layout.definition, destinationDefinition(plan.definition, plan.disks));
     await plan.source.run(shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket]));
+  }
+
+  /** Keys and helper processes go in every outcome; on success nothing else is undone. */
+  private async removeHelpers(entry: JournalEntry): Promise<void> {
+    for (const step of entry.undo.filter((candidate) => candidate.kind === 'remove-key-dir' || candidate.kind === 'kill-process')) {
+      await withTimeout(runUndoStep(step, this.undoContext()), 60_000, describeUndoStep(step)).catch(() => undefined);
+    }
   }
 
   /** Runs every recorded undo step, newest first; a failing step does not stop the others. */

@@ -23,5 +23,6 @@ export async function installPsk(context: RunContext): Promise<string> {
 }
 
 export async function addPskCredentials(qmp: QmpClient, directory: string, endpoint: 'server' | 'client'): Promise<void> {
-  await qmp.execute('object-add', { 'qom-type': 'tls-creds-psk', id: TLS_CREDS_ID, dir: directory, endpoint, username: PSK_USER });
+  // The client names the key it uses; the server looks it up in keys.psk by that name.
+  await qmp.execute('object-add', { 'qom-type': 'tls-creds-psk', id: TLS_CREDS_ID, dir: directory, endpoint, ...(endpoint === 'client' ? { username: PSK_USER } : {}) });
 }

@@ -39,7 +39,7 @@ export async function runUndoStep(step: UndoStep, context: UndoContext): Promise
   const transport = await context.transport(step.host);
   switch (step.kind) {
     case 'kill-qemu':
-      await transport.run(`${killByPidFile(step.pidFile)}; rm -f ${shellQuote(step.qmpSocket)}`);
+      await transport.run(`${killByPidFile(step.pidFile)}; rm -f ${shellQuote(step.qmpSocket)} ${shellQuote(step.qmpSocket.replace(/\.qmp$/, '.vnc'))}`);
       return;
     case 'kill-process':
       await transport.run(killByPidFile(step.pidFile));

@@ -29,7 +29,9 @@ export async function adoptVm(host: VmHost, name: string, qmpSocket: string): Pr
   if ((await host.transport.exec(shellCommand(['test', '-S', qmpSocket]))).code !== 0) {
     throw new FerryError('not-found', `${qmpSocket} is not a UNIX socket on ${host.name}`, { hint: 'Give the path from the QEMU command line option -qmp unix:PATH,server=on,wait=off.' });
   }
-  const finder = `for d in /proc/[0-9]*; do if tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null | grep -q -F -- ${shellQuote(qmpSocket)}; then echo "\${d#/proc/}"; fi; done; true`;
+  // Only QEMU executables count: the shell running this loop and its grep carry the socket path
+  // on their own command lines too. (comm is no help: -name ...,process=X renames QEMU.)
+  const finder = `for d in /proc/[0-9]*; do case "$(readlink "$d/exe" 2>/dev/null)" in */qemu-system-*|*/qemu-kvm*) ;; *) continue ;; esac; if tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null | grep -q -F -- ${shellQuote(qmpSocket)}; then echo "\${d#/proc/}"; fi; done; true`;
   const pids = (await host.transport.run(finder)).split('\n').filter((line) => /^\d+$/.test(line));
   const pid = pids[0];
   if (pid === undefined || pids.length > 1) {

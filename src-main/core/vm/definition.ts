@@ -5,8 +5,10 @@ import type { VmDefinition } from '../api/types.js';
 
 export const vmDefinitionSchema = z.object({
   name: z.string(),
-  memoryMiB: z.number().int().positive(),
-  vcpus: z.number().int().positive(),
+  // 0 is possible for an adopted QEMU (-machine none has no RAM and no CPUs); vms.define itself
+  // still requires at least 16 MiB and one vCPU.
+  memoryMiB: z.number().int().nonnegative(),
+  vcpus: z.number().int().nonnegative(),
   machineType: z.string(),
   cpuModel: z.string(),
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),

@@ -17,7 +17,11 @@ export function createWebApi(url = defaultSocketUrl()): FerryApi {
   const pending = new Map<number, Pending>();
   const eventListeners = new Set<EventListener>();
   const linkListeners = new Set<(state: LinkState) => void>();
-  const setLink = (state: LinkState) => linkListeners.forEach((l) => l(state));
+  let link: LinkState = 'connecting';
+  const setLink = (state: LinkState) => {
+    link = state;
+    linkListeners.forEach((l) => l(state));
+  };
 
   const connect = (): Promise<WebSocket> => {
     if (opened) return opened;
@@ -83,6 +87,7 @@ export function createWebApi(url = defaultSocketUrl()): FerryApi {
     },
     onLink(listener) {
       linkListeners.add(listener);
+      listener(link);
       return () => linkListeners.delete(listener);
     },
   };

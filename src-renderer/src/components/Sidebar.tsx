@@ -4,6 +4,7 @@ import { useFerry } from '../store/context';
 import { isFinalPhase, type Selection } from '../store/store';
 import { StateBadge, StateDot, stateLabel } from './common';
 import { percent } from '../util/format';
+import { Icon } from './icons';
 
 const same = (a: Selection, b: Selection) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -48,8 +49,8 @@ export function Sidebar() {
       </ul>
       <ul className="tree" role="tree" aria-label="History">
         <li role="treeitem" aria-selected={selection.kind === 'history'} className={`tree-row${selection.kind === 'history' ? ' selected' : ''}`} onClick={() => select({ kind: 'history' })}>
-          <span className="tree-icon" aria-hidden="true">
-            ⏱
+          <span className="tree-icon">
+            <Icon name="clock" size={14} />
           </span>
           <span className="tree-label">History</span>
         </li>

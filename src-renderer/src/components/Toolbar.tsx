@@ -1,5 +1,6 @@
 import type { LinkState } from '../api/types';
 import { useFerry } from '../store/context';
+import { Icon } from './icons';
 
 export function Toolbar({ link }: { link: LinkState }) {
   const selection = useFerry((s) => s.selection);
@@ -15,30 +16,25 @@ export function Toolbar({ link }: { link: LinkState }) {
     <header className="toolbar" role="toolbar" aria-label="Main toolbar">
       <div className="brand">
         <span className="brand-mark" aria-hidden="true">
-          ⛴
+          <Icon name="ship" size={17} />
         </span>
         Ferry
       </div>
       <button type="button" onClick={() => openDialog({ kind: 'add-connection' })}>
-        <span className="icon" aria-hidden="true">
-          ＋
-        </span>
+        <Icon name="plus" />
         Add Connection
       </button>
       <button type="button" disabled={!canNewVm} title={canNewVm ? `Create a VM on ${hostName}` : 'Select a connected host first'} onClick={() => hostName && openDialog({ kind: 'new-vm', host: hostName })}>
-        <span className="icon" aria-hidden="true">
-          ▣
-        </span>
+        <Icon name="vm" />
         New VM
       </button>
       <button type="button" disabled={!vm} title={vm ? `Migrate ${vm.vm}` : 'Select a VM first'} onClick={() => vm && openDialog({ kind: 'migrate', host: vm.host, vm: vm.vm })}>
-        <span className="icon" aria-hidden="true">
-          ⇄
-        </span>
+        <Icon name="migrate" />
         Migrate
       </button>
       <div className="toolbar-spacer" />
       <button type="button" className="ghost" onClick={() => select({ kind: 'history' })}>
+        <Icon name="clock" />
         History
       </button>
       {link !== 'open' ? (

@@ -137,8 +137,8 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
           <legend>Disk</legend>
           {(
             [
-              ['new', 'Create a new volume'],
-              ['existing', 'Use an existing volume'],
+              ['new', 'New volume'],
+              ['existing', 'Existing volume'],
               ['none', 'No disk'],
             ] as const
           ).map(([value, label]) => (

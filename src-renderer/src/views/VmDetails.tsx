@@ -4,6 +4,7 @@ import { errorInfo, type ErrorInfo } from '../api/types';
 import { useFerry } from '../store/context';
 import { ErrorBox, KeyValue, StateBadge, useAction } from '../components/common';
 import { formatMiB } from '../util/format';
+import { Icon } from '../components/icons';
 
 type Action = 'start' | 'pause' | 'resume' | 'shutdown' | 'destroy';
 
@@ -80,7 +81,7 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
             Resume
           </button>
           <button type="button" disabled={action.busy || !(running || paused)} onClick={() => act('shutdown')}>
-            <span className="glyph" aria-hidden="true">⏻</span>
+            <Icon name="power" size={13} />
             Shut Down
           </button>
           <button type="button" disabled={action.busy || off} onClick={() => act('destroy')}>

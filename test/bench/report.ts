@@ -1,0 +1,123 @@
+import type { ScaleResult } from './scenarios/scale.js';
+import type { ScenarioResult, VariantSummary } from './types.js';
+
+export interface Goal {
+  goal: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  reps: number;
+  machine: Record<string, string | number>;
+  link: { bps: number; samples: Array<{ bytes: number; seconds: number }> } | null;
+  scenarios: ScenarioResult[];
+  scale: ScaleResult | null;
+  goals: Goal[];
+  failures: string[];
+}
+
+const MiB = 1024 * 1024;
+const num = (value: number | null | undefined, digits = 0, scale = 1): string => (value === null || value === undefined ? '–' : (value / scale).toFixed(digits));
+
+function row(variant: VariantSummary): string {
+  const m = variant.median;
+  const cells = [
+    variant.variant,
+    `${variant.okRuns}/${variant.runs}`,
+    num(m['wallMs'], 2, 1000),
+    num(m['totalMs'], 2, 1000),
+    num(m['setupMs']),
+    num(m['downtimeMs']),
+    num(m['maxGapMs']),
+    num(m['ramBytes'], 1, MiB),
+    num(m['diskBytes'], 1, MiB),
+    num(m['wireBytes'], 1, MiB),
+    num(m['throughputBps'], 1, MiB),
+    num(m['cpuSec'], 2),
+    num(m['peakRssMB'], 0),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function extras(variant: VariantSummary): string | null {
+  const keep = ['maxThrottlePercent', 'passes', 'ferryHeartbeatGapMs', 'notConvergingVerdict', 'errors'];
+  const phaseKeys = Object.keys(variant.extra).filter((key) => key.startsWith('phase:'));
+  const parts = [...keep, ...phaseKeys]
+    .filter((key) => variant.extra[key] !== undefined && variant.extra[key] !== null)
+    .map((key) => `${key}=${typeof variant.extra[key] === 'number' ? Math.round(variant.extra[key]) : String(variant.extra[key])}`);
+  return parts.length > 0 ? `- ${variant.variant}: ${parts.join('; ')}` : null;
+}
+
+export function scenarioMarkdown(result: ScenarioResult): string {
+  const lines = [
+    `### ${result.scenario}: ${result.description}`,
+    '',
+    '| variant | done | wall s | QEMU total s | setup ms | downtime ms | max heartbeat gap ms | RAM MiB | disk MiB | wire MiB | wire MiB/s | CPU s | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...result.variants.map(row),
+  ];
+  if (result.bound) {
+    const b = result.bound;
+    lines.push('', `link-bound: ${num(b.ramBytesNeeded, 1, MiB)} MiB RAM + ${num(b.diskBytesNeeded, 1, MiB)} MiB disk = ${num(b.bytesNeeded, 1, MiB)} MiB at ${num(b.linkBps, 0, MiB)} MiB/s = ${num(b.timeMs, 2, 1000)} s`);
+  }
+  const ratios = Object.entries(result.ratios).map(([key, value]) => `${key} = ${num(value, 2)}`);
+  if (ratios.length > 0) lines.push('', `ratios (medians): ${ratios.join(', ')}`);
+  const extraLines = result.variants.map(extras).filter((line): line is string => line !== null);
+  if (extraLines.length > 0) lines.push('', ...extraLines);
+  for (const note of result.notes) lines.push(`- note: ${note}`);
+  return lines.join('\n');
+}
+
+export function scaleMarkdown(scale: ScaleResult): string {
+  const r = scale.refresh;
+  return [
+    `### scale: ${scale.vms} QEMU processes on ${scale.hosts.length} hosts`,
+    '',
+    '| connect + list ms | listed | with live state | warm list ms | refresh median ms | refresh max ms | refresh failures | CPU s / min | CPU % | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    `| ${scale.connectAndListMs} | ${scale.listedAfterConnect} | ${scale.withState} | ${scale.warmListMs} | ${num(r.medianMs)} | ${num(r.maxMs)} | ${r.failures}/${r.rounds} | ${r.cpuSec.toFixed(2)} | ${r.cpuPercent.toFixed(1)} | ${r.peakRssMB.toFixed(0)} |`,
+    ...scale.notes.map((note) => `- note: ${note}`),
+  ].join('\n');
+}
+
+export function goalsMarkdown(goals: Goal[]): string {
+  return ['### goals', '', '| goal | target | measured | met |', '|---|---|---|---|', ...goals.map((g) => `| ${g.goal} | ${g.target} | ${g.measured} | ${g.met === null ? 'n/a' : g.met ? 'yes' : 'NO'} |`)].join('\n');
+}
+
+/** The issue's goals, checked against the medians. */
+export function evaluateGoals(scenarios: ScenarioResult[], scale: ScaleResult | null): Goal[] {
+  const goals: Goal[] = [];
+  const block = scenarios.find((entry) => entry.scenario === 'block');
+  const ferryOf = (result: ScenarioResult | undefined) => result?.variants.find((variant) => variant.variant === 'ferry');
+  const check = (goal: string, target: string, value: number | null | undefined, limit: number, digits = 2) =>
+    goals.push({ goal, target, measured: num(value, digits), met: value === null || value === undefined ? null : value <= limit });
+  if (block) {
+    check('block: time ferry/article', '≤ 0.25', block.ratios['time ferry/article'], 0.25);
+    check('block: time ferry/tuned', '≤ 1.2', block.ratios['time ferry/tuned'], 1.2);
+    check('block: wire bytes / bytes needed', '≤ 1.1', block.ratios['wire ferry/needed'], 1.1);
+  }
+  for (const result of scenarios.filter((entry) => entry.scenario === 'block' || entry.scenario === 'live')) {
+    check(`${result.scenario}: ferry downtime (ms)`, '≤ 300 (limit in force)', ferryOf(result)?.median['downtimeMs'], 300, 0);
+  }
+  const rss = Math.max(...scenarios.flatMap((result) => result.runs.filter((run) => run.variant.startsWith('ferry')).map((run) => run.peakRssMB)), scale?.refresh.peakRssMB ?? 0);
+  check('engine peak RSS (MB)', '≤ 120', Number.isFinite(rss) ? rss : null, 120, 0);
+  if (scale) check('scale: 200 VMs connected + listed (ms)', '≤ 2000', scale.connectAndListMs, 2000, 0);
+  return goals;
+}
+
+export function fullMarkdown(report: BenchReport): string {
+  const parts = [`## Ferry benchmark ${report.startedAt}${report.quick ? ' (quick)' : ''}, ${report.reps} repetition(s), medians`, ''];
+  parts.push(`machine: ${Object.entries(report.machine).map(([key, value]) => `${key} ${value}`).join(', ')}`);
+  if (report.link) parts.push(`link a→b (one TCP stream): ${num(report.link.bps, 0, MiB)} MiB/s`);
+  parts.push('');
+  for (const scenario of report.scenarios) parts.push(scenarioMarkdown(scenario), '');
+  if (report.scale) parts.push(scaleMarkdown(report.scale), '');
+  parts.push(goalsMarkdown(report.goals));
+  if (report.failures.length > 0) parts.push('', ...report.failures.map((failure) => `- FAILED scenario ${failure}`));
+  return parts.join('\n');
+}

@@ -1,0 +1,99 @@
+import type { ChannelInput } from '../../../src-main/core/api/contract.js';
+import type { MigrationRecord } from '../../../src-main/core/api/types.js';
+import type { EngineEvents } from '../../../src-main/core/api/contract.js';
+import { benchName, createImage, diskPath, removeFerryGuest, startFerryGuest, waitBooted, type GuestSpec } from '../guest-setup.js';
+import { measure } from '../measure.js';
+import { sleep } from '../stats.js';
+import type { BenchContext, RunResult } from '../types.js';
+
+export interface FerryRunOptions {
+  variant: string;
+  kind: string;
+  spec: GuestSpec;
+  mode: 'block' | 'live' | 'offline';
+  /** Extra migrations.start options (bandwidth, auto-converge, ...). */
+  options?: Partial<ChannelInput<'migrations.start'>>;
+  /** Cancel the migration when it has not finished by then (the dirty scenario). */
+  budgetMs?: number;
+  settleMs?: number;
+}
+
+/** One Ferry migration of a fresh guest from a to b through the engine, as the GUI would run it. */
+export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise<RunResult> {
+  const { le } = ctx;
+  const name = benchName(run.kind);
+  const disk = diskPath(run.spec, name);
+  try {
+    await createImage(le, 'a', disk, run.spec);
+    const log = await startFerryGuest(le, name, run.spec, disk);
+    await waitBooted(le, 'a', log, run.settleMs ?? 1500);
+    return await measure(le, run.variant, { source: log, destination: log }, async () => {
+      const t0 = Date.now();
+      // Phase changes as the GUI sees them, to tell where Ferry's time goes.
+      const phases: Array<{ phase: string; at: number }> = [];
+      const stopListening = le.engine.onEvent((name, payload) => {
+        if (name !== 'migration-update') return;
+        const update = payload as EngineEvents['migration-update'];
+        if (update.vm === name && phases[phases.length - 1]?.phase !== update.phase) phases.push({ phase: update.phase, at: Date.now() });
+      });
+      const summary = await le.engine.call('migrations.start', {
+        vm: name, from: 'a', to: 'b', mode: run.mode, probe: 'serial', shutdownTimeoutMs: 2000, ...(run.options ?? {}),
+      });
+      let cancelled = false;
+      const timer =
+        run.budgetMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              cancelled = true;
+              void le.engine.call('migrations.cancel', { id: summary.id }).catch(() => undefined);
+            }, run.budgetMs);
+      const record = await le.engine.migrations.settled(summary.id);
+      const doneAt = Date.now();
+      stopListening();
+      if (timer) clearTimeout(timer);
+      const report = record.report;
+      const ok = report?.outcome === 'completed';
+      return {
+        ok: ok || cancelled,
+        converged: ok,
+        error: ok ? null : cancelled ? `not finished within ${run.budgetMs} ms; cancelled` : (report?.error?.message ?? 'no report'),
+        totalMs: report?.totalTimeMs ?? null,
+        setupMs: report?.setupTimeMs ?? null,
+        downtimeMs: report?.downtimeMs ?? null,
+        ramBytes: report?.ramBytes ?? 0,
+        diskBytes: report?.disks.map((entry) => entry.bytes) ?? [],
+        doneAt,
+        extra: { ...sampleFacts(record), ...phaseTimes(t0, phases, doneAt) },
+      };
+    });
+  } finally {
+    await sleep(200);
+    await removeFerryGuest(le, name, disk);
+  }
+}
+
+/** Milliseconds spent in each phase; "preflight" runs from the call until the first phase change. */
+function phaseTimes(t0: number, phases: Array<{ phase: string; at: number }>, doneAt: number): Record<string, number> {
+  const times: Record<string, number> = {};
+  let previous = { phase: 'preflight', at: t0 };
+  for (const entry of [...phases, { phase: 'end', at: doneAt }]) {
+    const key = `phase:${previous.phase}Ms`;
+    times[key] = (times[key] ?? 0) + (entry.at - previous.at);
+    previous = entry;
+  }
+  return times;
+}
+
+/** What the live samples say about convergence: throttle reached, passes, Ferry's verdict. */
+function sampleFacts(record: MigrationRecord): Record<string, number | string | boolean | null> {
+  const samples = record.samples;
+  const verdict = samples.find((sample) => sample.notConverging !== null)?.notConverging ?? null;
+  return {
+    ferryHeartbeatGapMs: record.report?.maxHeartbeatGapMs ?? null,
+    ferryThroughputBps: record.report?.averageThroughputBps ?? null,
+    maxThrottlePercent: samples.reduce((max, sample) => Math.max(max, sample.throttlePercent), 0),
+    passes: samples.reduce((max, sample) => Math.max(max, sample.pass), 0),
+    notConvergingVerdict: verdict,
+    samples: samples.length,
+  };
+}
