@@ -108,7 +108,7 @@ export async function heartbeatCount(le: LabEngine, host: string, log: string): 
 
 /** Waits until the guest has booted and its disk writer and memory dirtier run (a few heartbeats). */
 export async function waitBooted(le: LabEngine, host: string, log: string, settleMs: number): Promise<void> {
-  await waitUntil(async () => (await heartbeatCount(le, host, log)) >= 3, 120_000, `heartbeats in ${log} on ${host}`, 300);
+  await waitUntil(async () => (await heartbeatCount(le, host, log)) >= 3, 240_000, `heartbeats in ${log} on ${host}`, 300);
   await sleep(settleMs);
 }
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FerryEngine } from '../../src-main/core/engine.js';
 import { labStatus, labUp } from '../lab/lab.js';
 import type { LabHost, LabStatus } from '../lab/types.js';
@@ -157,6 +157,10 @@ beforeAll(async () => {
   await page.goto(url);
 });
 
+afterEach(async (context) => {
+  if (context.task.result?.state === 'fail' && page) await page.screenshot({ path: join(SHOTS, `failed-${context.task.name.slice(0, 20).replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
+});
+
 afterAll(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
@@ -201,7 +205,7 @@ describe('GUI against the lab', () => {
     await waitForText(serial, /\S{3,}/, 120_000);
     await page.waitForTimeout(3000);
     await shot('08-vm-running');
-  });
+  }, 600_000);
 
   it('migrates with block copy while the chart grows, cancels another, lists both in History', async () => {
     // Needs the migration engine (migrations.*); today those channels may answer "unsupported".
@@ -216,6 +220,8 @@ describe('GUI against the lab', () => {
     const block = dialog.getByRole('radio', { name: /Live with block copy/ });
     await block.waitFor({ timeout: 60_000 });
     await block.check();
+    // Limited so that the copy takes long enough to watch the chart grow.
+    await dialog.getByLabel('Bandwidth (MiB/s)', { exact: true }).fill('32');
     await dialog.getByRole('button', { name: 'Check', exact: true }).click();
     await dialog.getByRole('region', { name: 'Check results' }).waitFor({ timeout: 120_000 });
     await shot('09-migrate-dialog');
@@ -265,5 +271,5 @@ describe('GUI against the lab', () => {
     await page.getByRole('button', { name: 'Export CSV' }).click();
     expect((await download).suggestedFilename()).toMatch(/\.csv$/);
     await shot('12-history');
-  });
+  }, 900_000);
 });

@@ -404,11 +404,11 @@ export class MigrationService {
 
   async cancel({ id }: ChannelArgs<'migrations.cancel'>): Promise<MigrationSummary> {
     const running = this.running.get(id);
-    if (!running) {
-      const record = await this.history.get(id);
+    if (!running || running.summary.report !== null) {
+      const record = running?.summary ?? (await this.history.get(id));
       throw new FerryError('invalid-input', `Migration ${id} has already ended (${record.report?.outcome ?? record.phase})`, { hint: 'Only a running migration can be cancelled.' });
     }
-    if (running.summary.report === null) running.controller.abort();
+    running.controller.abort();
     return { ...running.summary };
   }
 

@@ -57,7 +57,8 @@ const RATE_SERIES: Series[] = [
 
 export function MigrationCharts({ samples }: { samples: MigrationSample[] }) {
   const { ref, width } = useElementWidth<HTMLDivElement>(640);
-  const chartWidth = Math.max(280, width >= 900 ? Math.floor((width - 16) / 2) : width);
+  // Two charts per row when there is room; each figure adds 10px of padding and border.
+  const chartWidth = Math.max(280, width >= 900 ? Math.floor((width - 16) / 2) - 12 : width - 12);
 
   const ram = useMemo(() => samples.map((s) => ({ t: s.t / 1000, ramTransferred: s.ram.transferredBytes, ramRemaining: s.ram.remainingBytes })), [samples]);
   const rate = useMemo(() => samples.map((s) => ({ t: s.t / 1000, throughput: s.throughputBps, dirtyRate: s.dirtyRateBps })), [samples]);

@@ -188,7 +188,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         <Field label="Port" error={show('port')} hint="First port to try">
           {(id) => <input id={id} value={port} inputMode="numeric" disabled={busy} placeholder="49152" onChange={(e) => setPort(e.target.value)} />}
         </Field>
-        <Field label="Transport">
+        <Field label="Transport" hint={transport === 'tls' ? 'Needs QEMU TLS credentials on both hosts' : 'Plain TCP on the migration network'}>
           {(id) => (
             <select id={id} value={transport} disabled={busy} onChange={(e) => setTransport(e.target.value as 'tcp' | 'tls')}>
               <option value="tcp">TCP</option>

@@ -17,13 +17,14 @@ const TIMELINE: Array<{ phase: MigrationPhase; label: string }> = [
   { phase: 'cleaning-up', label: 'Clean up' },
 ];
 
-export function PhaseTimeline({ phase, seen }: { phase: MigrationPhase; seen: Set<MigrationPhase> }) {
+export function PhaseTimeline({ phase, seen, copiesDisks }: { phase: MigrationPhase; seen: Set<MigrationPhase>; copiesDisks: boolean }) {
   const index = TIMELINE.findIndex((t) => t.phase === phase);
   const final = isFinalPhase(phase);
   return (
     <ol className="timeline" aria-label="Phases">
       {TIMELINE.map((t, i) => {
-        const state = final ? (seen.has(t.phase) ? 'done' : 'skipped') : i < index ? (seen.has(t.phase) ? 'done' : 'skipped') : i === index ? 'current' : 'todo';
+        const skipped = t.phase === 'copying-disks' && !copiesDisks;
+        const state = skipped ? 'skipped' : final ? (seen.has(t.phase) || phase === 'completed' ? 'done' : 'todo') : i < index ? 'done' : i === index ? 'current' : 'todo';
         return (
           <li key={t.phase} className={`step ${state}`} aria-current={state === 'current' ? 'step' : undefined}>
             <span className="step-dot" />
@@ -60,7 +61,8 @@ export function MigrationView({ id }: { id: string }) {
 
   if (!summary) return <div className="empty-state">Unknown migration.</div>;
   const final = isFinalPhase(summary.phase);
-  const ramPct = last ? percent(last.ram.transferredBytes, last.ram.totalBytes) : 0;
+  // Transferred counts re-sent pages too, so progress is measured by what is left.
+  const ramPct = last ? percent(last.ram.totalBytes - last.ram.remainingBytes, last.ram.totalBytes) : 0;
   const diskTotal = last ? last.disks.reduce((a, d) => a + d.totalBytes, 0) : 0;
   const diskDone = last ? last.disks.reduce((a, d) => a + d.transferredBytes, 0) : 0;
 
@@ -81,7 +83,7 @@ export function MigrationView({ id }: { id: string }) {
           </div>
         </div>
       </header>
-      <PhaseTimeline phase={summary.phase} seen={seen} />
+      <PhaseTimeline phase={summary.phase} seen={seen} copiesDisks={summary.mode !== 'live'} />
       {last?.notConverging && !final ? (
         <div className="warning-box converge" role="alert" aria-label="Not converging">
           <strong>Memory is not converging.</strong> {last.notConverging}
@@ -92,7 +94,7 @@ export function MigrationView({ id }: { id: string }) {
       ) : null}
       {!final ? (
         <div className="live-stats">
-          <Stat label="Memory" value={last ? `${formatBytes(last.ram.transferredBytes)} of ${formatBytes(last.ram.totalBytes)} (${ramPct.toFixed(0)} %)` : '—'} />
+          <Stat label={`Memory (${formatBytes(last?.ram.totalBytes)})`} value={last ? `${ramPct.toFixed(0)} % · ${formatBytes(last.ram.transferredBytes)} sent` : '—'} />
           <Stat label="Remaining" value={last ? formatBytes(last.ram.remainingBytes + last.disks.reduce((a, d) => a + d.remainingBytes, 0)) : '—'} />
           {diskTotal > 0 ? <Stat label="Disks" value={`${formatBytes(diskDone)} of ${formatBytes(diskTotal)}`} /> : null}
           <Stat label="Throughput" value={formatRate(last?.throughputBps)} />

@@ -95,7 +95,7 @@ async function tunedLive(le: LabEngine, name: string, disk: string, run: HandRun
     if (end !== 'completed') {
       const info = await source.cmd<MigrateStatus>('query-migrate');
       await source.cmd('migrate_cancel').catch(() => undefined);
-      return { ok: end === 'budget', converged: false, error: end === 'budget' ? `not finished within ${run.budgetMs} ms; cancelled` : `migration ${end}`, totalMs: null, setupMs: info['setup-time'] ?? null, downtimeMs: null, ramBytes: info.ram?.transferred ?? 0, diskBytes: [], extra: { maxThrottlePercent: info['cpu-throttle-percentage'] ?? 0 } };
+      return { ok: end === 'budget', converged: false, error: end === 'budget' ? `not finished within ${run.budgetMs} ms; cancelled` : `migration ${end}: ${info['error-desc'] ?? ''}`, totalMs: null, setupMs: info['setup-time'] ?? null, downtimeMs: null, ramBytes: info.ram?.transferred ?? 0, diskBytes: [], extra: { maxThrottlePercent: info['cpu-throttle-percentage'] ?? 0 } };
     }
     await destination.waitRunning();
     const doneAt = Date.now();

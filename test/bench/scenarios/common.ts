@@ -13,7 +13,8 @@ export async function repeatInterleaved(ctx: BenchContext, scenario: string, var
   for (let rep = 1; rep <= ctx.reps; rep++) {
     for (const [label, runner] of variants) {
       ctx.log(`${scenario}: ${label} ${rep}/${ctx.reps} ...`);
-      const result = await runner();
+      // A run that cannot even start (the shared lab overloaded) is recorded as failed; the others go on.
+      const result = await runner().catch((error: unknown): RunResult => failedRun(label, error));
       runs.push(result);
       ctx.log(
         `${scenario}: ${label} ${rep}/${ctx.reps}: ${result.ok ? (result.converged ? 'done' : 'not converged') : 'FAILED'} wall ${result.wallMs} ms, downtime ${result.downtimeMs ?? '-'} ms, gap ${result.maxGapMs ?? '-'} ms, wire ${(result.wireBytes / 1048576).toFixed(1)} MiB${result.error ? ` (${result.error})` : ''}`,
@@ -79,4 +80,11 @@ export function scenarioResult(scenario: string, description: string, runs: RunR
   };
   for (const key of Object.keys(ratios)) if (ratios[key] === null) delete ratios[key];
   return { scenario, description, bound: boundInfo, variants, ratios, runs, notes };
+}
+
+function failedRun(variant: string, error: unknown): RunResult {
+  return {
+    variant, ok: false, converged: false, error: error instanceof Error ? error.message : String(error),
+    wallMs: 0, totalMs: null, setupMs: null, downtimeMs: null, maxGapMs: null, ramBytes: 0, diskBytes: [], wireBytes: 0, throughputBps: 0, cpuSec: 0, peakRssMB: 0, extra: {},
+  };
 }
