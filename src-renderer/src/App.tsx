@@ -160,8 +160,10 @@ function Dialogs() {
           onClose={close}
           onStarted={(summary) => {
             s.trackMigration(summary);
-            s.select({ kind: 'migration', id: summary.id });
-            close();
+            if (state.getState().dialog?.kind === 'migrate') {
+              s.select({ kind: 'migration', id: summary.id });
+              close();
+            }
           }}
         />
       );

@@ -9,7 +9,8 @@ import type { HostTransport } from '../ssh/transport.js';
  */
 export class HeartbeatProbe {
   private lastSeenAt = Date.now();
-  private lastBeat = -1;
+  /** Newest heartbeat seen per log: a rebooted guest (offline mode) counts from 1 again. */
+  private readonly lastBeat = new Map<string, number>();
   private longestGapMs = 0;
   private stopped = false;
   private socket: Socket | undefined;
@@ -37,10 +38,12 @@ export class HeartbeatProbe {
       for (const log of logs) {
         const tail = await log.transport.exec(`tail -c 512 -- ${shellQuote(log.path)} 2>/dev/null`).catch(() => undefined);
         const beats = [...(tail?.stdout ?? '').matchAll(/ferry-heartbeat (\d+)/g)].map((match) => Number(match[1]));
-        const newest = beats.length > 0 ? Math.max(...beats) : -1;
-        if (newest > this.lastBeat) {
-          this.lastBeat = newest;
-          this.mark();
+        const newest = beats[beats.length - 1] ?? -1;
+        const key = `${log.transport.label}:${log.path}`;
+        const previous = this.lastBeat.get(key);
+        if (newest !== -1 && newest !== previous) {
+          this.lastBeat.set(key, newest);
+          if (previous !== undefined) this.mark();
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 50));

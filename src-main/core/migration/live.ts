@@ -253,8 +253,18 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
       }
     }
     await requireDestinationAlive(context);
-    await sleep(SAMPLE_INTERVAL_MS, context.signal);
+    await nextTick(context, source);
   }
+}
+
+/**
+ * Waits one sample interval, or less when QEMU announces a migration state change: at
+ * pre-switchover the guest is already paused, so every millisecond here is downtime.
+ */
+async function nextTick(context: RunContext, source: MonitorHandle): Promise<void> {
+  const client = await source.open().catch(() => undefined);
+  if (!client) return sleep(SAMPLE_INTERVAL_MS, context.signal);
+  await Promise.race([client.waitForEvent('MIGRATION', undefined, SAMPLE_INTERVAL_MS).catch(() => undefined), sleep(SAMPLE_INTERVAL_MS, context.signal)]);
 }
 
 /** Postcopy starts when the user asks for it (tune startPostcopy) — never on its own. */

@@ -1,6 +1,6 @@
 import { FerryError, isFerryError } from '../errors.js';
 import type { QmpClient } from '../qmp/index.js';
-import type { HostTransport } from '../ssh/transport.js';
+import type { HostTransport, TransportState } from '../ssh/transport.js';
 import { openMonitor } from '../vm/monitor.js';
 import { sleep } from './run-context.js';
 
@@ -22,8 +22,16 @@ export class MonitorHandle {
   ) {}
 
   async open(): Promise<QmpClient> {
-    this.client ??= await openMonitor(this.transport, this.socket);
-    return this.client;
+    if (this.client) return this.client;
+    const client = await openMonitor(this.transport, this.socket);
+    // A channel of a dead SSH connection may never report its own end; the transport does.
+    const onState = (state: TransportState) => {
+      if (state.kind !== 'connected' && state.kind !== 'connecting') void client.close();
+    };
+    this.transport.on('state', onState);
+    client.once('close', () => this.transport.off('state', onState));
+    this.client = client;
+    return client;
   }
 
   async command<T>(command: string, args?: Record<string, unknown>): Promise<T> {

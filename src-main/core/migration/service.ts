@@ -134,6 +134,8 @@ export class MigrationService {
   }
 
   async start(options: ChannelArgs<'migrations.start'>): Promise<MigrationSummary> {
+    // The user's wait starts now: planning and pre-flight count in the total time.
+    const startedAt = Date.now();
     await this.recover();
     const plan = await this.plan(options);
     const report = await runPreflight({ ...plan, options, busyWith: this.busyWith(options.vm, options.from) });
@@ -145,7 +147,6 @@ export class MigrationService {
       });
     }
     const id = randomUUID();
-    const startedAt = Date.now();
     const summary: MigrationSummary = { id, vm: options.vm, from: options.from, to: options.to, mode: options.mode, phase: 'preflight', startedAt: new Date(startedAt).toISOString(), report: null };
     const entry: JournalEntry = {
       id,
@@ -273,7 +274,11 @@ export class MigrationService {
       .filter((disk) => !disk.shared)
       .map((disk) => {
         const fromSample = last?.disks.find((entry) => entry.device === disk.source.device)?.transferredBytes ?? 0;
-        return { device: disk.source.device, path: disk.source.disk.path, bytes: context.result.diskBytes.get(disk.source.device) ?? fromSample };
+        const progressed = context.result.diskBytes.get(disk.source.device) ?? fromSample;
+        // A mirror's progress counts unallocated areas too, which cross as cheap zero writes;
+        // what really crosses is at most the data allocated in what was copied.
+        const allocated = context.options.incremental ? disk.source.allocatedBytes : disk.source.chainAllocatedBytes;
+        return { device: disk.source.device, path: disk.source.disk.path, bytes: Math.min(progressed, allocated) };
       });
     const ramBytes = context.result.ramBytes || last?.ram.transferredBytes || 0;
     const totalTimeMs = finishedAt - context.startedAt;

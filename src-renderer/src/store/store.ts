@@ -265,7 +265,13 @@ const migrationsSlice: Slice<MigrationsSlice> = (set, get) => ({
     set((s) => ({ sampleVersion: { ...s.sampleVersion, [id]: (s.sampleVersion[id] ?? 0) + 1 } }));
   },
   migrationUpdate(summary) {
+    const known = summary.id in get().migrations;
     get().trackMigration(summary);
+    // migrations.start may answer only after setup; show the live view as soon as the engine reports it.
+    const dialog = get().dialog;
+    if (!known && dialog?.kind === 'migrate' && dialog.vm === summary.vm && dialog.host === summary.from && !isFinalPhase(summary.phase)) {
+      set({ dialog: null, selection: { kind: 'migration', id: summary.id } });
+    }
     if (isFinalPhase(summary.phase)) {
       set((s) => ({ history: [summary, ...s.history.filter((h) => h.id !== summary.id)] }));
       void get().loadVms(summary.from);

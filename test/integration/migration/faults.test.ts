@@ -106,6 +106,10 @@ describe('faults', () => {
     const started = await le.engine.call('migrations.start', { ...slowBlock, vm, mode: 'block' });
     await phaseReached(started.id, ['memory']);
     killSshSessions('a');
+    await waitFor(async () => states.includes('lost') && states[states.length - 1] === 'connected', 60_000, 'the engine to reconnect');
+    // The guest dirties memory faster than 6 MiB/s; lifting the limit through the reconnected
+    // monitor lets it converge (and proves live controls survive the drop).
+    await le.engine.call('migrations.tune', { id: started.id, bandwidthMiBps: 100_000 });
     const record = await le.engine.migrations.settled(started.id);
     stop();
     expect(reportOf(record).error).toBeNull();
@@ -192,7 +196,8 @@ describe('pre-flight refusals change nothing', () => {
 
 /** Kills the sshd processes serving connections into a lab host, not its listener. */
 function killSshSessions(host: string): void {
-  for (const pid of processesOn(le, host, 'sshd: ')) {
+  // "sshd: root@notty" and "sshd: root [priv]" serve connections; the listener reads "sshd: /usr/sbin/sshd …".
+  for (const pid of processesOn(le, host, 'sshd: root')) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
