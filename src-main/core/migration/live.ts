@@ -71,6 +71,8 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
       context.setPhase('copying-disks');
       for (const disk of copied) {
         const index = disk.source.index;
+        // A node left by an earlier attempt whose cleanup could not finish would block the name.
+        await source.command('blockdev-del', { 'node-name': nbdNode(index) }).catch(() => undefined);
         await source.command('blockdev-add', {
           driver: 'nbd',
           'node-name': nbdNode(index),

@@ -27,7 +27,8 @@ const killByPidFile = (pidFile: string) =>
   `p=$(cat ${shellQuote(pidFile)} 2>/dev/null); if [ -n "$p" ]; then kill "$p" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.3; done; kill -9 "$p" 2>/dev/null; fi; rm -f ${shellQuote(pidFile)}; true`;
 
 async function waitForJobsGone(qmp: QmpClient): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
+  // A mirror stuck on a dead link ends only when its TCP connection does; give it time.
+  for (let attempt = 0; attempt < 450; attempt += 1) {
     const jobs = await qmp.execute<Array<{ id: string; status: string }>>('query-jobs');
     for (const job of jobs.filter((candidate) => candidate.status === 'concluded')) await qmp.execute('job-dismiss', { id: job.id }).catch(() => undefined);
     if (jobs.length === 0) return;
