@@ -26,8 +26,8 @@ export interface BlockJobInfo {
   ready?: boolean;
 }
 
-/** How many samples of non-shrinking remaining memory make a "not converging" verdict. */
-const STALL_SAMPLES = 12;
+/** Passes before a verdict: the first ones always resend most of memory. */
+const FIRST_VERDICT_PASS = 4;
 
 /**
  * Turns raw QEMU counters into chart-ready samples. Throughput comes from byte deltas between
@@ -37,7 +37,8 @@ export class Sampler {
   private readonly startedAt: number;
   private last: { at: number; bytes: number } | undefined;
   private smoothedThroughput = 0;
-  private remainingHistory: number[] = [];
+  /** The least memory left seen during each pass: it must keep shrinking from pass to pass. */
+  private readonly passMinimum = new Map<number, number>();
   private diskBase = new Map<string, { path: string }>();
 
   constructor(startedAt: number, disks: Array<{ device: string; path: string }>) {
@@ -65,7 +66,7 @@ export class Sampler {
     const dirtyRateBps = (ram['dirty-pages-rate'] ?? 0) * pageSize;
     const remaining = (ram.remaining ?? 0) + disks.reduce((sum, disk) => sum + disk.remainingBytes, 0);
     const throughput = Math.max(0, this.smoothedThroughput);
-    const notConverging = phase === 'memory' ? this.convergenceVerdict(ram.remaining ?? 0, dirtyRateBps, throughput) : null;
+    const notConverging = phase === 'memory' ? this.convergenceVerdict(ram['dirty-sync-count'] ?? 0, ram.remaining ?? 0, dirtyRateBps, throughput) : null;
     return {
       t: now - this.startedAt,
       phase,
@@ -81,17 +82,16 @@ export class Sampler {
     };
   }
 
-  private convergenceVerdict(remaining: number, dirtyRate: number, throughput: number): string | null {
-    this.remainingHistory.push(remaining);
-    if (this.remainingHistory.length > STALL_SAMPLES) this.remainingHistory.shift();
-    if (this.remainingHistory.length < STALL_SAMPLES) return null;
-    const oldest = this.remainingHistory[0] ?? 0;
-    const shrinking = remaining < oldest * 0.9;
-    if (shrinking) return null;
+  private convergenceVerdict(pass: number, remaining: number, dirtyRate: number, throughput: number): string | null {
+    this.passMinimum.set(pass, Math.min(this.passMinimum.get(pass) ?? Number.POSITIVE_INFINITY, remaining));
+    if (pass < FIRST_VERDICT_PASS) return null;
     if (throughput > 0 && dirtyRate >= throughput * 0.9) {
       return `The guest dirties memory (${mib(dirtyRate)}/s) about as fast as the link moves it (${mib(throughput)}/s). Raise the downtime limit, enable auto-converge to slow the guest down, or switch to postcopy.`;
     }
-    return `Remaining memory has not shrunk for ${STALL_SAMPLES} samples. Raise the downtime limit or the bandwidth, or switch to postcopy.`;
+    const previous = this.passMinimum.get(pass - 1);
+    const older = this.passMinimum.get(pass - 3);
+    if (previous === undefined || older === undefined || previous < older * 0.9) return null;
+    return `Memory left to copy has not shrunk over the last passes (${mib(previous)} left). Raise the downtime limit or the bandwidth, enable auto-converge, or switch to postcopy.`;
   }
 }
 
