@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MigrationRecord, MigrationSample } from '../api/types.js';
 import { FerryError } from '../errors.js';
+import { readJsonFiles, writeJsonAtomic } from '../local-json.js';
 
 /** Samples kept per migration in the history: enough for a chart, small enough to list quickly. */
 export const HISTORY_SAMPLE_LIMIT = 600;
@@ -24,10 +25,7 @@ export class History {
   constructor(private readonly directory: string) {}
 
   async save(record: MigrationRecord): Promise<void> {
-    await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const file = join(this.directory, `${record.id}.json`);
-    await writeFile(`${file}.tmp`, JSON.stringify({ ...record, samples: downsample(record.samples) }), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await writeJsonAtomic(join(this.directory, `${record.id}.json`), { ...record, samples: downsample(record.samples) });
   }
 
   async get(id: string): Promise<MigrationRecord> {
@@ -39,20 +37,7 @@ export class History {
   }
 
   async list(): Promise<MigrationRecord[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.directory);
-    } catch {
-      return [];
-    }
-    const records: MigrationRecord[] = [];
-    for (const name of names.filter((file) => file.endsWith('.json'))) {
-      try {
-        records.push(JSON.parse(await readFile(join(this.directory, name), 'utf8')) as MigrationRecord);
-      } catch {
-        // skip a record that is being written
-      }
-    }
+    const records = (await readJsonFiles(this.directory)) as MigrationRecord[];
     return records.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 }

@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MigrationMode, VmDefinition } from '../api/types.js';
 import type { UndoStep } from './undo.js';
+import { readJsonFiles, writeJsonAtomic } from '../local-json.js';
 
 /**
  * The journal is the write-ahead record of a migration in flight: what it is, how far it got, and
@@ -34,10 +35,7 @@ export class Journal {
   }
 
   async write(entry: JournalEntry): Promise<void> {
-    await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    const temporary = `${this.file(entry.id)}.tmp`;
-    await writeFile(temporary, JSON.stringify(entry, null, 2), { mode: 0o600 });
-    await rename(temporary, this.file(entry.id));
+    await writeJsonAtomic(this.file(entry.id), entry);
   }
 
   async remove(id: string): Promise<void> {
@@ -45,20 +43,6 @@ export class Journal {
   }
 
   async list(): Promise<JournalEntry[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.directory);
-    } catch {
-      return [];
-    }
-    const entries: JournalEntry[] = [];
-    for (const name of names.filter((file) => file.endsWith('.json'))) {
-      try {
-        entries.push(JSON.parse(await readFile(join(this.directory, name), 'utf8')) as JournalEntry);
-      } catch {
-        // A torn write leaves only the .tmp file; a damaged entry cannot be acted on safely.
-      }
-    }
-    return entries;
+    return (await readJsonFiles(this.directory)) as JournalEntry[];
   }
 }
