@@ -73,6 +73,9 @@ export async function labDown(opts: { log?: (l: string) => void } = {}): Promise
     log(`${ns}: stopping`);
     await removeHost(ns);
   }
+  // Hosts come back empty: VM definitions, pools and images of one run must not leak into the next.
+  for (let i = 0; i < MAX_HOSTS; i++) rmSync(hostLayout(i, dir).ferryDir, { recursive: true, force: true });
+  rmSync(labPaths(dir).shared, { recursive: true, force: true });
   await deleteLabLinks();
   rmSync(labPaths(dir).stateFile, { force: true });
   rmSync(labPaths(dir).knownHosts, { force: true });
