@@ -56,9 +56,10 @@ export async function isSameFile(source: HostTransport, destination: HostTranspo
   try {
     const seen = await destination.exec(`cat -- ${shellQuote(marker)} 2>/dev/null`);
     if (seen.code !== 0 || seen.stdout !== token) return false;
-    // Same directory; now make sure the image itself is there (not a different file of that name).
-    const sourceId = await source.exec(shellCommand(['stat', '-L', '-c', '%s %Y', '--', path]));
-    const destinationId = await destination.exec(shellCommand(['stat', '-L', '-c', '%s %Y', '--', path]));
+    // Same directory; now make sure it is the same image, not another file of that name. The
+    // inode number survives NFS and bind mounts; size and mtime would race a guest writing to it.
+    const sourceId = await source.exec(shellCommand(['stat', '-L', '-c', '%i', '--', path]));
+    const destinationId = await destination.exec(shellCommand(['stat', '-L', '-c', '%i', '--', path]));
     return sourceId.code === 0 && destinationId.code === 0 && sourceId.stdout === destinationId.stdout;
   } finally {
     await source.exec(shellCommand(['rm', '-f', '--', marker]));

@@ -50,7 +50,8 @@ export class MonitorHandle {
       try {
         return await this.command<T>(command, args);
       } catch (error) {
-        const lost = isFerryError(error, 'qmp-disconnected') || isFerryError(error, 'connection-lost') || isFerryError(error, 'connection-failed');
+        // 'busy': QEMU may not have noticed yet that the previous client's connection died.
+        const lost = isFerryError(error, 'qmp-disconnected') || isFerryError(error, 'connection-lost') || isFerryError(error, 'connection-failed') || isFerryError(error, 'busy');
         if (!lost || Date.now() > deadline) throw error;
         this.client = undefined;
         this.onLoss?.();

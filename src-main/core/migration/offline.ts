@@ -15,6 +15,8 @@ import { installPsk, TLS_CREDS_ID } from './tls.js';
 export interface OfflineHooks {
   /** Shuts the VM down on the source (ACPI, then forced after the timeout). */
   stopSource(): Promise<void>;
+  /** Ends the source QEMU (left paused after saving its state), forcing it if it will not quit. */
+  stopSourceProcess(): Promise<void>;
   /** Persists the definition on the destination and removes it from the source. */
   moveDefinition(): Promise<void>;
 }
@@ -69,12 +71,13 @@ export async function runOfflineMigration(context: RunContext, sourceSocket: str
     if (resume) await resumeFromState(context, layout.qmpSocket);
   }
   await context.commit();
-  await hooks.moveDefinition();
   if (options.keepState && sourceSocket !== null) {
-    await new MonitorHandle(context.source, sourceSocket).quit();
+    // Before the definition moves: that also removes the source's monitor socket and pid file.
+    await hooks.stopSourceProcess();
     await context.source.exec(shellCommand(['rm', '-f', '--', stateFile]));
     await context.destination.exec(shellCommand(['rm', '-f', '--', stateFile]));
   }
+  await hooks.moveDefinition();
 }
 
 /** Pauses the guest and writes its RAM and device state to a file on the source. */

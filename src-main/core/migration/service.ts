@@ -9,7 +9,7 @@ import { listPools } from '../storage/pools.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
-import { loadDefinition, monitorSocket, shutdownVm, startVm, vmDetails } from '../vm/lifecycle.js';
+import { destroyVm, loadDefinition, monitorSocket, shutdownVm, startVm, vmDetails } from '../vm/lifecycle.js';
 import { destinationDefinition } from './destination.js';
 import { destinationPath, inspectDisks, isSameFile } from './disks.js';
 import { HeartbeatProbe } from './heartbeat-probe.js';
@@ -224,6 +224,9 @@ export class MigrationService {
             await shutdownVm({ name: options.from, transport: plan.source }, options.vm, options.shutdownTimeoutMs);
           },
           moveDefinition: () => this.moveDefinition(plan, options),
+          stopSourceProcess: async () => {
+            await destroyVm({ name: options.from, transport: plan.source }, options.vm);
+          },
         });
       } else {
         await runLiveMigration(context, plan.sourceSocket, options.mode === 'block');
