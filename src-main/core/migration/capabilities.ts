@@ -4,6 +4,8 @@ import type { MigrationOptions } from './run-context.js';
 
 export type Side = 'source' | 'destination';
 
+const MANAGED_CAPABILITIES = ['events', 'return-path', 'pause-before-switchover', 'late-block-activate', 'postcopy-ram', 'multifd', 'auto-converge'];
+
 /** Capabilities Ferry always wants, per side, before the user's choices are added. */
 export function wantedCapabilities(side: Side, options: MigrationOptions, blockCopy: boolean): string[] {
   // Without return-path the source can report success while the destination died.
@@ -26,7 +28,9 @@ export async function applyCapabilities(qmp: QmpClient, side: Side, options: Mig
   if (essential.length > 0) {
     throw new FerryError('unsupported', `QEMU on the ${side} lacks migration capabilities: ${essential.join(', ')}`, { hint: 'Turn those options off or upgrade QEMU on that host.' });
   }
-  const capabilities = wanted.filter((capability) => known.has(capability)).map((capability) => ({ capability, state: true }));
+  // Capabilities stay set in a QEMU that once received a migration; a VM moved back must not
+  // carry the last migration's choices, so every one Ferry manages is set either way.
+  const capabilities = MANAGED_CAPABILITIES.filter((capability) => known.has(capability)).map((capability) => ({ capability, state: wanted.includes(capability) }));
   await qmp.execute('migrate-set-capabilities', { capabilities });
 }
 
@@ -34,7 +38,8 @@ export async function applyCapabilities(qmp: QmpClient, side: Side, options: Mig
 export function migrationParameters(side: Side, options: MigrationOptions, tlsCredsId: string | null): Record<string, unknown> {
   const parameters: Record<string, unknown> = {};
   if (options.multifd !== undefined) parameters['multifd-channels'] = options.multifd;
-  if (tlsCredsId) parameters['tls-creds'] = tlsCredsId;
+  // An empty id turns TLS off; a QEMU that received a TLS migration keeps the old one otherwise.
+  parameters['tls-creds'] = tlsCredsId ?? '';
   if (side === 'source') {
     // QEMU's default is 128 MiB/s, far below modern links; 0 means no limit.
     parameters['max-bandwidth'] = options.bandwidthMiBps === undefined ? 0 : Math.round(options.bandwidthMiBps * 1024 * 1024);

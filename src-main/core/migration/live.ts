@@ -7,7 +7,7 @@ import { destinationDefinition, prepareDestinationImages, startDestinationQemu }
 import { MonitorHandle } from './monitor-handle.js';
 import { sleep, throwIfCancelled, type RunContext } from './run-context.js';
 import { Sampler, type BlockJobInfo, type MigrateInfo } from './sampler.js';
-import { addPskCredentials, installPsk, TLS_CREDS_ID } from './tls.js';
+import { addPskCredentials, installPsk, tlsCredsId } from './tls.js';
 
 const SAMPLE_INTERVAL_MS = 300;
 /** No byte moved for this long means the link or a peer is gone, even if TCP has not noticed yet. */
@@ -38,15 +38,15 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
   if (blockCopy) await prepareDestinationImages(context, options.incremental);
   throwIfCancelled(context.signal);
   const tlsDirectory = options.transport === 'tls' ? await installPsk(context) : null;
-  const tlsId = tlsDirectory ? TLS_CREDS_ID : null;
+  const tlsId = tlsDirectory ? tlsCredsId(context.id) : null;
   const destinationSocket = await startDestinationQemu(context, destinationDefinition(context.definition, context.disks));
   const destination = new MonitorHandle(context.destination, destinationSocket);
   const source = new MonitorHandle(context.source, sourceSocket);
   context.sourceMonitor = source;
   try {
     if (tlsDirectory) {
-      await addPskCredentials(await destination.open(), tlsDirectory, 'server');
-      await addPskCredentials(await source.open(), tlsDirectory, 'client');
+      await addPskCredentials(await destination.open(), tlsCredsId(context.id), tlsDirectory, 'server');
+      await addPskCredentials(await source.open(), tlsCredsId(context.id), tlsDirectory, 'client');
     }
     await applyCapabilities(await destination.open(), 'destination', options, blockCopy && copied.length > 0);
     await applyParameters(await destination.open(), 'destination', options, tlsId);

@@ -10,7 +10,7 @@ import { MonitorHandle } from './monitor-handle.js';
 import { freePorts } from './ports.js';
 import { sleep, throwIfCancelled, type PlannedDisk, type RunContext } from './run-context.js';
 import { Sampler, type TransferTotals } from './sampler.js';
-import { installPsk, TLS_CREDS_ID } from './tls.js';
+import { installPsk, tlsCredsId } from './tls.js';
 
 export interface OfflineHooks {
   /** Shuts the VM down on the source (ACPI, then forced after the timeout). */
@@ -138,16 +138,16 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   const copyPidFile = `${remoteLayout.runDir}/copy-${context.id}-${index}.pid`;
   const [port] = await freePorts(context.destination, options.port ?? 49152, 1);
   if (port === undefined) throw new FerryError('busy', `No free port on ${options.to}`);
-  const tlsObject = (endpoint: 'server' | 'client') => (tlsDirectory ? ['--object', `tls-creds-psk,id=${TLS_CREDS_ID},endpoint=${endpoint},dir=${tlsDirectory}${endpoint === 'client' ? ',username=ferry' : ''}`] : []);
+  const tlsObject = (endpoint: 'server' | 'client') => (tlsDirectory ? ['--object', `tls-creds-psk,id=${tlsCredsId(context.id)},endpoint=${endpoint},dir=${tlsDirectory}${endpoint === 'client' ? ',username=ferry' : ''}`] : []);
   await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir]));
   await context.pushUndo({ kind: 'kill-process', host: options.to, pidFile: nbdPidFile });
   await context.destination.run(
     shellCommand([
       'qemu-nbd', '--fork', `--pid-file=${nbdPidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', '0.0.0.0', '-p', String(port), '--cache=none',
-      ...tlsObject('server'), ...(tlsDirectory ? ['--tls-creds', TLS_CREDS_ID] : []), '--', disk.destinationPath,
+      ...tlsObject('server'), ...(tlsDirectory ? ['--tls-creds', tlsCredsId(context.id)] : []), '--', disk.destinationPath,
     ]),
   );
-  const target = `driver=nbd,server.type=inet,server.host=${context.destinationAddress},server.port=${port},export=ferry${tlsDirectory ? `,tls-creds=${TLS_CREDS_ID}` : ''}`;
+  const target = `driver=nbd,server.type=inet,server.host=${context.destinationAddress},server.port=${port},export=ferry${tlsDirectory ? `,tls-creds=${tlsCredsId(context.id)}` : ''}`;
   // Skipping zero areas is only right on an image this migration created; a reused one may hold old data.
   const zeroTarget = context.createdImages.has(disk.destinationPath) ? ['--target-is-zero'] : [];
   const convert = shellCommand(['qemu-img', 'convert', '-n', ...zeroTarget, ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);

@@ -4,7 +4,8 @@ import type { QmpClient } from '../qmp/index.js';
 import { remoteLayout } from '../paths.js';
 import type { RunContext } from './run-context.js';
 
-export const TLS_CREDS_ID = 'ferry-tls0';
+/** One credentials object per migration: a VM that already received one keeps that object. */
+export const tlsCredsId = (migrationId: string) => `ferry-tls-${migrationId.slice(0, 8)}`;
 const PSK_USER = 'ferry';
 
 /**
@@ -22,7 +23,7 @@ export async function installPsk(context: RunContext): Promise<string> {
   return directory;
 }
 
-export async function addPskCredentials(qmp: QmpClient, directory: string, endpoint: 'server' | 'client'): Promise<void> {
+export async function addPskCredentials(qmp: QmpClient, id: string, directory: string, endpoint: 'server' | 'client'): Promise<void> {
   // The client names the key it uses; the server looks it up in keys.psk by that name.
-  await qmp.execute('object-add', { 'qom-type': 'tls-creds-psk', id: TLS_CREDS_ID, dir: directory, endpoint, ...(endpoint === 'client' ? { username: PSK_USER } : {}) });
+  await qmp.execute('object-add', { 'qom-type': 'tls-creds-psk', id, dir: directory, endpoint, ...(endpoint === 'client' ? { username: PSK_USER } : {}) });
 }

@@ -41,8 +41,8 @@ describe('migration capabilities and parameters', () => {
   });
 
   it('lifts QEMU\'s 128 MiB/s default unless a limit is given, and sets multifd and TLS on both sides', () => {
-    expect(migrationParameters('source', options(), null)).toEqual({ 'max-bandwidth': 0 });
-    expect(migrationParameters('source', options({ bandwidthMiBps: 100, downtimeMs: 500 }), null)).toEqual({ 'max-bandwidth': 100 * 1024 * 1024, 'downtime-limit': 500 });
+    expect(migrationParameters('source', options(), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0 });
+    expect(migrationParameters('source', options({ bandwidthMiBps: 100, downtimeMs: 500 }), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 100 * 1024 * 1024, 'downtime-limit': 500 });
     expect(migrationParameters('destination', options({ multifd: 4 }), 'ferry-tls0')).toEqual({ 'multifd-channels': 4, 'tls-creds': 'ferry-tls0' });
   });
 
