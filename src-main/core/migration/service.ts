@@ -343,6 +343,8 @@ export class MigrationService {
       const monitor = new MonitorHandle(destination, entry.destinationQmpSocket);
       try {
         const status = await monitor.query<{ status: string }>('query-status');
+        // A destination still receiving has an incomplete copy; running it would lose data.
+        if (status.status === 'inmigrate') throw new FerryError('migration-failed', `The VM on ${entry.to} never received the whole state`, { hint: 'It was rolled back instead.' });
         if (status.status !== 'running') {
           await monitor.command('nbd-server-stop').catch(() => undefined);
           await monitor.command('cont');
@@ -383,7 +385,9 @@ export class MigrationService {
           await this.unwind(entry);
         }
       } catch (caught) {
-        message = `${message} Recovery hit a problem: ${(caught as Error).message}`;
+        outcome = 'failed';
+        message = `Ferry stopped during this migration. Recovery hit a problem: ${(caught as Error).message}`;
+        if (entry.state !== 'committing') await this.unwind(entry);
       }
       await this.journal.remove(entry.id);
       const now = new Date().toISOString();
@@ -396,13 +400,19 @@ export class MigrationService {
     }
   }
 
+  /**
+   * Whether the source QEMU finished sending the VM on its own after Ferry died. query-migrate
+   * alone is not enough: a VM that once arrived by migration reports that incoming one as
+   * completed, so the source must also be in "postmigrate" (it sent itself away).
+   */
   private async completedWithoutUs(entry: JournalEntry): Promise<boolean> {
     if (!entry.sourceQmpSocket || entry.mode === 'offline') return false;
     const source = await this.deps.transport(entry.from);
     const monitor = new MonitorHandle(source, entry.sourceQmpSocket);
     try {
+      const status = await monitor.command<{ status: string }>('query-status');
       const info = await monitor.command<{ status?: string }>('query-migrate');
-      return info.status === 'completed';
+      return status.status === 'postmigrate' && info.status === 'completed';
     } catch {
       return false;
     } finally {
