@@ -1,17 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { FerryError } from '../../../src-main/core/errors.js';
-
-/** The FerryError a promise rejects with; anything else (or success) fails the test. */
-export async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  let value: unknown;
-  try {
-    value = await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error(`expected a FerryError, got ${JSON.stringify(value)}`);
-}
+export { rejection } from '../../support/rejection.js';
 
 /** Polls until `check` returns a value other than undefined, or fails with `what`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 250): Promise<T> {

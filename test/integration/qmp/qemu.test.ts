@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../../src-main/core/errors.js';
 import { QmpClient, probeQemu, type QemuCapabilities } from '../../../src-main/core/qmp/index.js';
+import { rejection } from '../../support/rejection.js';
 
 const QEMU = 'qemu-system-x86_64';
 
@@ -59,15 +60,6 @@ function connectUnix(path: string): Promise<net.Socket> {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('QMP against a real QEMU', () => {
   let qemu: RunningQemu;

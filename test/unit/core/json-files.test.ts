@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { FerryError } from '../../../src-main/core/errors.js';
 import { readJsonDirectory, readJsonFile, writeJsonFile } from '../../../src-main/core/remote/json-files.js';
 import { LocalTransport } from '../../../src-main/core/ssh/local.js';
+import { rejection } from '../../support/rejection.js';
 
 const schema = z.object({ name: z.string(), size: z.number() });
 const transport = new LocalTransport('unit');
@@ -18,15 +18,6 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error('expected a FerryError');
-}
 
 describe('readJsonDirectory through a real shell (LocalTransport)', () => {
   it('reads every *.json file and nothing else, in one go', async () => {

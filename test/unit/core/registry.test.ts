@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HostRegistry, hostUri, type SavedHost } from '../../../src-main/core/host/registry.js';
-import { FerryError } from '../../../src-main/core/errors.js';
+import { rejection } from '../../support/rejection.js';
 
 let home: string;
 beforeEach(async () => {
@@ -13,15 +13,6 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error('expected a FerryError');
-}
 
 const sshHost: SavedHost = { transport: 'ssh', name: 'kvm1', address: '192.0.2.10', port: 2222, user: 'admin', identityFile: '/home/u/.ssh/id', useAgent: false, autoconnect: true };
 const localHost: SavedHost = { transport: 'local', name: 'here', autoconnect: false };

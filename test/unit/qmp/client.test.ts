@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FerryError, isFerryError } from '../../../src-main/core/errors.js';
 import { QmpClient, type QmpEvent } from '../../../src-main/core/qmp/index.js';
 import { FakeQmpServer, GREETING } from './fake-qmp-server.js';
+import { rejection } from '../../support/rejection.js';
 
 const clients: QmpClient[] = [];
 
@@ -13,15 +14,6 @@ async function connected(server = new FakeQmpServer(), options: { commandTimeout
   return { server, client };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof FerryError) return error;
-    throw error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
