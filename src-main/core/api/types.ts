@@ -47,6 +47,8 @@ export interface PoolSummary extends PoolDefinition {
   capacityBytes: number;
   allocationBytes: number;
   availableBytes: number;
+  /** Set when the pool's definition file on the host is damaged; the pool cannot be used until repaired. */
+  problem?: string;
 }
 
 export type VolumeFormat = 'qcow2' | 'raw';
@@ -107,6 +109,8 @@ export interface VmSummary {
   memoryMiB: number;
   vcpus: number;
   defined: boolean;
+  /** Set when the VM's definition file on the host is damaged; the VM is still listed so it is not lost from view. */
+  problem?: string;
 }
 
 export interface VmDetails extends VmSummary {

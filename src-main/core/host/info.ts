@@ -1,20 +1,37 @@
 import type { HostInfo } from '../api/types.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { remoteLayout } from '../paths.js';
+import { shellQuote } from '../ssh/shell.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 
-// One round trip gathers everything; sections are split by marker lines so a missing tool only
-// empties its own section.
-const PROBE_SCRIPT = [
-  'echo "@@hostname"; hostname',
-  'echo "@@nproc"; nproc',
-  'echo "@@cpuinfo"; grep -m1 "model name" /proc/cpuinfo',
-  'echo "@@meminfo"; grep -E "^(MemTotal|MemAvailable):" /proc/meminfo',
-  `echo "@@qemu"; ${QEMU_BINARY} --version 2>&1 | head -n1`,
-  `echo "@@machines"; ${QEMU_BINARY} -machine help 2>/dev/null`,
-  'echo "@@kvm"; if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo yes; else echo no; fi',
-].join('; ');
+/** What `-machine help` and `--version` said, and the binary they came from (device:inode:mtime:size). */
+interface QemuFacts {
+  binaryKey: string;
+  version: string[];
+  machines: string[];
+}
+
+// Asking QEMU for its machine types spawns the emulator (a few hundred ms on a busy host), and a
+// migration reads both hosts' info; the answer only changes when the binary does.
+const qemuFactsCache = new WeakMap<HostTransport, QemuFacts>();
+
+/**
+ * One round trip gathers everything; sections are split by marker lines so a missing tool only
+ * empties its own section. QEMU is only run when its binary differs from `knownBinaryKey`.
+ */
+export function probeScript(knownBinaryKey: string): string {
+  return [
+    'echo "@@hostname"; hostname',
+    'echo "@@nproc"; nproc',
+    'echo "@@cpuinfo"; grep -m1 "model name" /proc/cpuinfo',
+    'echo "@@meminfo"; grep -E "^(MemTotal|MemAvailable):" /proc/meminfo',
+    'echo "@@kvm"; if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo yes; else echo no; fi',
+    `q=$(command -v ${QEMU_BINARY}); k=$([ -n "$q" ] && stat -L -c %d:%i:%Y:%s -- "$q" 2>/dev/null)`,
+    'echo "@@binarykey"; echo "$k"',
+    `if [ -z "$k" ] || [ "$k" != ${shellQuote(knownBinaryKey)} ]; then echo "@@qemu"; ${QEMU_BINARY} --version 2>&1 | head -n1; echo "@@machines"; ${QEMU_BINARY} -machine help 2>/dev/null; fi`,
+  ].join('; ');
+}
 
 function sections(output: string): Map<string, string[]> {
   const result = new Map<string, string[]>();
@@ -55,9 +72,18 @@ export function parseMachineTypes(lines: string[]): { types: string[]; defaultTy
 }
 
 export async function readHostInfo(name: string, transport: HostTransport): Promise<HostInfo> {
-  const parts = sections(await transport.run(PROBE_SCRIPT, { timeoutMs: 30_000 }));
+  const cached = qemuFactsCache.get(transport);
+  const parts = sections(await transport.run(probeScript(cached?.binaryKey ?? ''), { timeoutMs: 30_000 }));
   const take = (key: string) => parts.get(key) ?? [];
-  const machines = parseMachineTypes(take('machines'));
+  const binaryKey = take('binarykey')[0] ?? '';
+  let qemu: QemuFacts = { binaryKey, version: take('qemu'), machines: take('machines') };
+  if (parts.has('qemu')) {
+    if (binaryKey !== '') qemuFactsCache.set(transport, qemu);
+    else qemuFactsCache.delete(transport);
+  } else if (cached) {
+    qemu = cached;
+  }
+  const machines = parseMachineTypes(qemu.machines);
   const meminfo = take('meminfo');
   return {
     name,
@@ -66,7 +92,7 @@ export async function readHostInfo(name: string, transport: HostTransport): Prom
     cpuModel: (take('cpuinfo')[0] ?? '').replace(/^model name\s*:\s*/, ''),
     memoryTotalBytes: meminfoBytes(meminfo, 'MemTotal'),
     memoryAvailableBytes: meminfoBytes(meminfo, 'MemAvailable'),
-    qemuVersion: /version (\S+)/.exec(take('qemu')[0] ?? '')?.[1] ?? '',
+    qemuVersion: /version (\S+)/.exec(qemu.version[0] ?? '')?.[1] ?? '',
     qemuBinary: QEMU_BINARY,
     machineTypes: machines.types,
     defaultMachineType: machines.defaultType,

@@ -19,8 +19,8 @@ export function wantedCapabilities(side: Side, options: MigrationOptions, blockC
 }
 
 /** Sets capabilities this QEMU knows; a wanted one it lacks is an error only if the user asked for it. */
-export async function applyCapabilities(qmp: QmpClient, side: Side, options: MigrationOptions, blockCopy: boolean): Promise<void> {
-  const schema = await probeQemu(qmp);
+export async function applyCapabilities(qmp: QmpClient, side: Side, options: MigrationOptions, blockCopy: boolean, hostLabel: string): Promise<void> {
+  const schema = await probeQemu(qmp, { cacheScope: hostLabel });
   const known = schema.enumValues('MigrationCapability') ?? new Set<string>();
   const wanted = wantedCapabilities(side, options, blockCopy);
   const missing = wanted.filter((capability) => !known.has(capability));

@@ -55,10 +55,10 @@ export async function prepareDestinationImages(context: RunContext, incremental:
 /** Starts the destination QEMU paused, waiting for "migrate-incoming"; returns its monitor socket. */
 export async function startDestinationQemu(context: RunContext, definition: VmDefinition, extraArgv: string[] = []): Promise<string> {
   const layout = vmLayout(definition.name);
-  await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]));
   await context.pushUndo({ kind: 'kill-qemu', host: context.options.to, pidFile: layout.pidFile, qmpSocket: layout.qmpSocket });
   const argv = [...buildQemuArgv(definition, layout, { kvmUsable: context.kvmOnDestination, incoming: true }), ...extraArgv];
-  const result = await context.destination.exec(shellCommand(argv), { timeoutMs: 60_000 });
+  const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
+  const result = await context.destination.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: 60_000 });
   if (result.code !== 0) {
     throw new FerryError('migration-failed', `The destination QEMU on ${context.options.to} did not start: ${result.stderr.trim()}`, {
       hint: 'Check that the destination has the same QEMU machine type and can open the disks.',

@@ -20,12 +20,15 @@ export interface SourceDisk {
 }
 
 export async function inspectDisk(transport: HostTransport, disk: VmDisk, index: number): Promise<SourceDisk> {
-  const result = await transport.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--backing-chain', '--', disk.path]));
+  const [result, blockTest] = await Promise.all([
+    transport.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--backing-chain', '--', disk.path])),
+    transport.exec(shellCommand(['test', '-b', disk.path])),
+  ]);
   const chain: ImageInfo[] | null = result.code === 0 ? parseImageChain(result.stdout) : null;
   if (!chain?.[0]) {
     throw new FerryError('not-found', `Disk ${disk.path} cannot be read on ${transport.label}: ${result.stderr.trim()}`, { hint: 'Check that the image exists on the source host.' });
   }
-  const isBlockDevice = (await transport.exec(shellCommand(['test', '-b', disk.path]))).code === 0;
+  const isBlockDevice = blockTest.code === 0;
   const [top, ...backing] = chain;
   return {
     index,
@@ -49,20 +52,19 @@ export async function inspectDisks(transport: HostTransport, definition: VmDefin
  */
 export async function isSameFile(source: HostTransport, destination: HostTransport, path: string): Promise<boolean> {
   const directory = posix.dirname(path);
-  const marker = posix.join(directory, `.ferry-shared-check-${randomBytes(8).toString('hex')}`);
+  const marker = shellQuote(posix.join(directory, `.ferry-shared-check-${randomBytes(8).toString('hex')}`));
   const token = randomBytes(16).toString('hex');
-  const written = await source.exec(`printf %s ${shellQuote(token)} > ${shellQuote(marker)}`);
-  if (written.code !== 0) return false;
+  // The inode number survives NFS and bind mounts; size and mtime would race a guest writing to it.
+  const inode = shellCommand(['stat', '-L', '-c', '%i', '--', path]);
+  const written = await source.exec(`printf %s ${shellQuote(token)} > ${marker} && ${inode}`);
   try {
-    const seen = await destination.exec(`cat -- ${shellQuote(marker)} 2>/dev/null`);
-    if (seen.code !== 0 || seen.stdout !== token) return false;
-    // Same directory; now make sure it is the same image, not another file of that name. The
-    // inode number survives NFS and bind mounts; size and mtime would race a guest writing to it.
-    const sourceId = await source.exec(shellCommand(['stat', '-L', '-c', '%i', '--', path]));
-    const destinationId = await destination.exec(shellCommand(['stat', '-L', '-c', '%i', '--', path]));
-    return sourceId.code === 0 && destinationId.code === 0 && sourceId.stdout === destinationId.stdout;
+    if (written.code !== 0) return false;
+    // Same directory (the marker shows up); then the same image, not another file of that name.
+    const seen = await destination.exec(`cat -- ${marker} 2>/dev/null && echo && ${inode}`);
+    const [seenToken, destinationInode] = seen.stdout.split('\n');
+    return seen.code === 0 && seenToken === token && destinationInode !== undefined && `${destinationInode}\n` === written.stdout;
   } finally {
-    await source.exec(shellCommand(['rm', '-f', '--', marker]));
+    await source.exec(`rm -f -- ${marker}`);
   }
 }
 

@@ -10,6 +10,8 @@ import { Sampler, type BlockJobInfo, type MigrateInfo } from './sampler.js';
 import { addPskCredentials, installPsk, tlsCredsId } from './tls.js';
 
 const SAMPLE_INTERVAL_MS = 300;
+/** How often the destination's pid is checked although its monitor is still connected. */
+const DESTINATION_CHECK_INTERVAL_MS = 3_000;
 /** No byte moved for this long means the link or a peer is gone, even if TCP has not noticed yet. */
 export const STALL_TIMEOUT_MS = 30_000;
 
@@ -35,39 +37,45 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
   const { options } = context;
   context.setPhase('preparing-destination');
   const copied = context.disks.filter((disk) => !disk.shared);
-  if (blockCopy) await prepareDestinationImages(context, options.incremental);
-  throwIfCancelled(context.signal);
-  const tlsDirectory = options.transport === 'tls' ? await installPsk(context) : null;
-  const tlsId = tlsDirectory ? tlsCredsId(context.id) : null;
-  const destinationSocket = await startDestinationQemu(context, destinationDefinition(context.definition, context.disks));
-  const destination = new MonitorHandle(context.destination, destinationSocket);
+  const mirroring = blockCopy && copied.length > 0;
   const source = new MonitorHandle(context.source, sourceSocket);
   context.sourceMonitor = source;
+  let destination: MonitorHandle | undefined;
+  let sourceReady: Promise<void> | undefined;
   try {
-    if (tlsDirectory) {
-      await addPskCredentials(await destination.open(), tlsCredsId(context.id), tlsDirectory, 'server');
-      await addPskCredentials(await source.open(), tlsCredsId(context.id), tlsDirectory, 'client');
-    }
-    await applyCapabilities(await destination.open(), 'destination', options, blockCopy && copied.length > 0);
+    if (blockCopy) await prepareDestinationImages(context, options.incremental);
+    throwIfCancelled(context.signal);
+    const tlsDirectory = options.transport === 'tls' ? await installPsk(context) : null;
+    const tlsId = tlsDirectory ? tlsCredsId(context.id) : null;
+    // The source's settings do not depend on the destination: they are made while it starts.
+    sourceReady = (async () => {
+      if (tlsDirectory) await addPskCredentials(await source.open(), tlsCredsId(context.id), tlsDirectory, 'client');
+      await applyCapabilities(await source.open(), 'source', options, mirroring, context.source.label);
+      await applyParameters(await source.open(), 'source', options, tlsId);
+    })();
+    const destinationSocket = await startDestinationQemu(context, destinationDefinition(context.definition, context.disks));
+    destination = new MonitorHandle(context.destination, destinationSocket);
+    if (tlsDirectory) await addPskCredentials(await destination.open(), tlsCredsId(context.id), tlsDirectory, 'server');
+    await applyCapabilities(await destination.open(), 'destination', options, mirroring, context.destination.label);
     await applyParameters(await destination.open(), 'destination', options, tlsId);
     const firstPort = options.port ?? 49152;
     let nbdPort: number | null = null;
-    if (blockCopy && copied.length > 0) {
+    if (mirroring) {
       nbdPort = await startNbdServer(context, destination, firstPort + 1, tlsId);
       for (const disk of copied) {
         await destination.command('block-export-add', { type: 'nbd', id: exportName(disk.source.index), 'node-name': disk.source.device, name: exportName(disk.source.index), writable: true });
       }
     }
     const port = await startIncoming(context, destination, firstPort, nbdPort);
+    await sourceReady;
     throwIfCancelled(context.signal);
 
     await context.pushUndo({ kind: 'cancel-source-migration', host: options.from, qmpSocket: sourceSocket, nbdNodes: copied.map((disk) => nbdNode(disk.source.index)) });
     await context.pushUndo({ kind: 'resume-source', host: options.from, qmpSocket: sourceSocket });
-    await applyCapabilities(await source.open(), 'source', options, blockCopy && copied.length > 0);
-    await applyParameters(await source.open(), 'source', options, tlsId);
+    const watch = new DestinationWatch(context, destination);
 
     const sampler = new Sampler(context.startedAt, context.disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path })));
-    if (blockCopy && copied.length > 0 && nbdPort !== null) {
+    if (mirroring && nbdPort !== null) {
       context.setPhase('copying-disks');
       for (const disk of copied) {
         const index = disk.source.index;
@@ -90,12 +98,12 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
           ...(options.bandwidthMiBps !== undefined ? { speed: Math.round(options.bandwidthMiBps * 1024 * 1024) } : {}),
         });
       }
-      await waitForMirrorsReady(context, source, sampler, copied.map((disk) => disk.source.index));
+      await waitForMirrorsReady(context, source, sampler, watch, copied.map((disk) => disk.source.index));
     }
 
     context.setPhase('memory');
     await source.command('migrate', { uri: `tcp:${context.destinationAddress}:${port}` });
-    const final = await watchMemory(context, source, sampler, blockCopy ? copied.map((disk) => disk.source.index) : []);
+    const final = await watchMemory(context, source, sampler, watch, mirroring ? copied.map((disk) => disk.source.index) : []);
     context.result.setupTimeMs = final['setup-time'] ?? null;
     context.result.downtimeMs = final.downtime ?? null;
     context.result.ramBytes = final.ram?.transferred ?? 0;
@@ -111,8 +119,33 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
     }
     await source.quit();
   } finally {
-    await destination.close();
+    // Never leave the source's settings half-applied behind a failure on the destination side.
+    await sourceReady?.catch(() => undefined);
+    await destination?.close();
     await source.close();
+  }
+}
+
+/**
+ * Notices a dead destination QEMU. The source learns of it only through the return path, and
+ * asking the host every tick costs an SSH round trip, so the destination's monitor connection
+ * closing is the signal, with a slow check by pid as a safety net.
+ */
+class DestinationWatch {
+  private lastChecked = Date.now();
+
+  constructor(
+    private readonly context: RunContext,
+    private readonly monitor: MonitorHandle,
+  ) {}
+
+  async check(): Promise<void> {
+    const closed = !this.monitor.isOpen;
+    if (!closed && Date.now() - this.lastChecked < DESTINATION_CHECK_INTERVAL_MS) return;
+    await requireDestinationAlive(this.context);
+    this.lastChecked = Date.now();
+    // Alive but disconnected (SSH came back): watch again on a fresh connection.
+    if (closed) await this.monitor.open().catch(() => undefined);
   }
 }
 
@@ -174,7 +207,7 @@ class StallWatch {
   }
 }
 
-async function waitForMirrorsReady(context: RunContext, source: MonitorHandle, sampler: Sampler, indices: number[]): Promise<void> {
+async function waitForMirrorsReady(context: RunContext, source: MonitorHandle, sampler: Sampler, watch: DestinationWatch, indices: number[]): Promise<void> {
   const stall = new StallWatch();
   for (;;) {
     throwIfCancelled(context.signal);
@@ -186,24 +219,37 @@ async function waitForMirrorsReady(context: RunContext, source: MonitorHandle, s
     if (mine.length < indices.length) throw new FerryError('migration-failed', 'A disk copy job vanished', { hint: 'The destination may have stopped; try again.' });
     if (mine.every((job) => job.ready)) return;
     stall.check(mine.reduce((sum, job) => sum + job.offset, 0), 'disk data');
-    await requireDestinationAlive(context);
-    await sleep(SAMPLE_INTERVAL_MS, context.signal);
+    await watch.check();
+    await nextEvent(context, source, 'BLOCK_JOB_READY');
   }
 }
 
-/** Completes every mirror while the source is paused at pre-switchover, as libvirt does. */
-async function completeMirrors(source: MonitorHandle, indices: number[]): Promise<void> {
+/**
+ * Completes every mirror while the source is paused at pre-switchover, as libvirt does. The guest
+ * is paused here, so completion is awaited by event rather than by polling.
+ */
+async function completeMirrors(context: RunContext, source: MonitorHandle, indices: number[]): Promise<void> {
   for (const index of indices) await source.command('block-job-cancel', { device: mirrorJob(index) });
   const deadline = Date.now() + 60_000;
   for (;;) {
+    const client = await source.open();
+    const changed = client.waitForEvent('JOB_STATUS_CHANGE', undefined, 50).catch(() => undefined);
     const jobs = await source.query<JobInfo[]>('query-jobs');
     const mine = jobs.filter((job) => indices.some((index) => job.id === mirrorJob(index)));
+    for (const job of mine) {
+      const device = job.id.replace('ferry-mirror', 'ferry-disk');
+      context.result.diskBytes.set(device, Math.max(job['current-progress'], context.result.diskBytes.get(device) ?? 0));
+    }
     const failed = mine.find((job) => job.error !== undefined);
     if (failed) throw new FerryError('migration-failed', `Finishing the disk copy failed: ${failed.error}`, { hint: 'The VM keeps running on the source.' });
-    if (mine.every((job) => job.status === 'concluded')) break;
+    if (mine.every((job) => job.status === 'concluded')) return;
     if (Date.now() > deadline) throw new FerryError('timeout', 'The disk copies did not finish at switch-over', { hint: 'The VM keeps running on the source.' });
-    await sleep(50);
+    await changed;
   }
+}
+
+/** Concluded mirrors and their NBD clients go once the switch-over is under way (off the downtime). */
+async function dismissMirrors(source: MonitorHandle, indices: number[]): Promise<void> {
   for (const index of indices) {
     await source.command('job-dismiss', { id: mirrorJob(index) });
     await source.command('blockdev-del', { 'node-name': nbdNode(index) });
@@ -219,11 +265,20 @@ async function requireDestinationAlive(context: RunContext): Promise<void> {
   }
 }
 
-async function watchMemory(context: RunContext, source: MonitorHandle, sampler: Sampler, mirrorIndices: number[]): Promise<MigrateInfo> {
+async function watchMemory(context: RunContext, source: MonitorHandle, sampler: Sampler, watch: DestinationWatch, mirrorIndices: number[]): Promise<MigrateInfo> {
   const stall = new StallWatch();
   let postcopyStarted = false;
+  let announced: string | undefined;
   for (;;) {
     throwIfCancelled(context.signal);
+    // At pre-switchover the guest is paused: act on the event at once, without a query first.
+    if (announced === 'pre-switchover' && mirrorIndices.length > 0) {
+      context.setPhase('switchover');
+      await completeMirrors(context, source, mirrorIndices);
+      await source.command('migrate-continue', { state: 'pre-switchover' });
+      await dismissMirrors(source, mirrorIndices);
+      mirrorIndices = [];
+    }
     const info = await source.query<MigrateInfo>('query-migrate');
     const status = info.status ?? 'none';
     const jobs = mirrorIndices.length > 0 ? await blockJobs(context, source) : [];
@@ -236,8 +291,9 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
         throw new FerryError('migration-failed', `QEMU reports the migration ${status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}`, { hint: 'The VM keeps running on the source. Check the link and the destination host, then try again.' });
       case 'pre-switchover':
         context.setPhase('switchover');
-        await completeMirrors(source, mirrorIndices);
+        await completeMirrors(context, source, mirrorIndices);
         await source.command('migrate-continue', { state: 'pre-switchover' });
+        await dismissMirrors(source, mirrorIndices);
         mirrorIndices = [];
         break;
       case 'device':
@@ -254,19 +310,29 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
         }
       }
     }
-    await requireDestinationAlive(context);
-    await nextTick(context, source);
+    await watch.check();
+    announced = await nextEvent(context, source, 'MIGRATION');
   }
 }
 
 /**
- * Waits one sample interval, or less when QEMU announces a migration state change: at
- * pre-switchover the guest is already paused, so every millisecond here is downtime.
+ * Waits one sample interval, or less when QEMU announces a change (a MIGRATION state, a mirror
+ * becoming ready); returns the migration state the event announced, if any.
  */
-async function nextTick(context: RunContext, source: MonitorHandle): Promise<void> {
+async function nextEvent(context: RunContext, source: MonitorHandle, event: 'MIGRATION' | 'BLOCK_JOB_READY'): Promise<string | undefined> {
   const client = await source.open().catch(() => undefined);
-  if (!client) return sleep(SAMPLE_INTERVAL_MS, context.signal);
-  await Promise.race([client.waitForEvent('MIGRATION', undefined, SAMPLE_INTERVAL_MS).catch(() => undefined), sleep(SAMPLE_INTERVAL_MS, context.signal)]);
+  if (!client) {
+    await sleep(SAMPLE_INTERVAL_MS, context.signal);
+    return undefined;
+  }
+  const arrived = client.waitForEvent(event, undefined, SAMPLE_INTERVAL_MS).then(
+    (received) => {
+      const status = (received.data as { status?: unknown } | undefined)?.status;
+      return typeof status === 'string' ? status : undefined;
+    },
+    () => undefined,
+  );
+  return Promise.race([arrived, sleep(SAMPLE_INTERVAL_MS, context.signal).then(() => undefined)]);
 }
 
 /** Postcopy starts when the user asks for it (tune startPostcopy) — never on its own. */

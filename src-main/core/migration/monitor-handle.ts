@@ -29,9 +29,17 @@ export class MonitorHandle {
       if (state.kind !== 'connected' && state.kind !== 'connecting') void client.close();
     };
     this.transport.on('state', onState);
-    client.once('close', () => this.transport.off('state', onState));
+    client.once('close', () => {
+      this.transport.off('state', onState);
+      if (this.client === client) this.client = undefined;
+    });
     this.client = client;
     return client;
+  }
+
+  /** False once the connection has closed (QEMU exited, or SSH dropped) until it is opened again. */
+  get isOpen(): boolean {
+    return this.client !== undefined;
   }
 
   async command<T>(command: string, args?: Record<string, unknown>): Promise<T> {

@@ -60,15 +60,52 @@ export function availableModes(state: VmRunState, disks: PlannedDisk[]): ModeAva
   ];
 }
 
-export async function runPreflight(facts: PreflightFacts): Promise<PreflightReport> {
-  const items: PreflightItem[] = [];
-  const error = (check: string, message: string, hint?: string) => items.push({ level: 'error', check, message, ...(hint ? { hint } : {}) });
-  const warning = (check: string, message: string, hint?: string) => items.push({ level: 'warning', check, message, ...(hint ? { hint } : {}) });
-  const ok = (check: string, message: string) => items.push({ level: 'ok', check, message });
-  const { options, definition, destination, source } = facts;
-  const modes = availableModes(facts.sourceState, facts.disks);
-  const mode = modes.find((candidate) => candidate.mode === options.mode);
+interface Collector {
+  items: PreflightItem[];
+  error: Report;
+  warning: Report;
+  ok: (check: string, message: string) => void;
+}
 
+function collector(): Collector {
+  const items: PreflightItem[] = [];
+  return {
+    items,
+    error: (check, message, hint) => items.push({ level: 'error', check, message, ...(hint ? { hint } : {}) }),
+    warning: (check, message, hint) => items.push({ level: 'warning', check, message, ...(hint ? { hint } : {}) }),
+    ok: (check, message) => items.push({ level: 'ok', check, message }),
+  };
+}
+
+export async function runPreflight(facts: PreflightFacts): Promise<PreflightReport> {
+  const { options, definition } = facts;
+  const modes = availableModes(facts.sourceState, facts.disks);
+  // The checks that ask a host run side by side; their items keep a fixed order in the report.
+  const [local, name, disks, blockers] = await Promise.all([localChecks(facts, modes), checkName(facts), checkDisks(facts), checkBlockers(facts)]);
+  const items = [...local.items.slice(0, local.splitAt), ...name.items, ...local.items.slice(local.splitAt), ...disks.items, ...blockers.items];
+
+  // The path the stream will take, tried for real.
+  const streamCrosses = options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
+  if (streamCrosses && items.every((item) => item.level !== 'error')) {
+    const network = collector();
+    const [port] = await freePorts(facts.destination, options.port ?? 49152, 1);
+    if (port !== undefined) {
+      const result = await testReachability(facts.source, facts.destination, facts.destinationAddress, port);
+      if (result.reachable === true) network.ok('network', `${options.from} reaches ${facts.destinationAddress}:${port}.`);
+      else if (result.reachable === 'untested') network.warning('network', result.reason);
+      else network.error('network', result.reason, 'Check the address (--address), the firewall on the destination, and the route between the hosts.');
+    }
+    items.push(...network.items);
+  }
+  if (facts.disks.length === 0) items.push({ level: 'warning', check: 'disks', message: `${definition.name} has no disks.` });
+  return { ok: items.every((item) => item.level !== 'error'), items, modes };
+}
+
+/** Checks on what is already known; `splitAt` is where the name check's items go. */
+function localChecks(facts: PreflightFacts, modes: ModeAvailability[]): Collector & { splitAt: number } {
+  const { options, definition } = facts;
+  const { items, error, warning, ok } = collector();
+  const mode = modes.find((candidate) => candidate.mode === options.mode);
   if (options.from === options.to) error('hosts', 'Source and destination are the same host.', 'Pick another destination.');
   if (facts.busyWith) error('busy', `${definition.name} is already being migrated (${facts.busyWith}).`, 'Wait for it to finish or cancel it.');
   if (mode && !mode.possible) error('mode', `${options.mode} migration is not possible: ${mode.reason}`);
@@ -78,12 +115,7 @@ export async function runPreflight(facts: PreflightFacts): Promise<PreflightRepo
   if (options.keepState && !running(facts.sourceState)) error('options', '--keep-state needs a running VM to save.');
   if (options.incremental && options.mode !== 'block') error('options', '--incremental belongs to block migration.');
   if (options.postcopy && options.mode === 'offline') error('options', 'Postcopy belongs to live and block migration.');
-
-  // Name free on the destination.
-  const definitionThere = (await destination.exec(shellCommand(['test', '-e', vmLayout(definition.name).definition]))).code === 0;
-  const runningThere = (await livePids(destination, [definition.name])).has(definition.name);
-  if (definitionThere || runningThere) error('name', `A VM named ${definition.name} already exists on ${options.to}.`, 'Rename or remove it there first.');
-  else ok('name', `The name ${definition.name} is free on ${options.to}.`);
+  const splitAt = items.length;
 
   // QEMU and machine type.
   if (!facts.destinationInfo.machineTypes.includes(definition.machineType)) {
@@ -103,44 +135,45 @@ export async function runPreflight(facts: PreflightFacts): Promise<PreflightRepo
   } else {
     ok('memory', `${options.to} has enough free memory.`);
   }
-
   if (facts.destPoolProblem) error('pool', facts.destPoolProblem);
-  await checkDisks(facts, error, warning, ok);
+  return { items, error, warning, ok, splitAt };
+}
 
-  // Blocked reasons, from the source QEMU itself.
-  if (running(facts.sourceState) && options.mode !== 'offline') {
+/** The name must be free on the destination: no definition and no QEMU of that name. */
+async function checkName(facts: PreflightFacts): Promise<Collector> {
+  const result = collector();
+  const { definition, destination, options } = facts;
+  const [definitionThere, pids] = await Promise.all([destination.exec(shellCommand(['test', '-e', vmLayout(definition.name).definition])), livePids(destination, [definition.name])]);
+  if (definitionThere.code === 0 || pids.has(definition.name)) result.error('name', `A VM named ${definition.name} already exists on ${options.to}.`, 'Rename or remove it there first.');
+  else result.ok('name', `The name ${definition.name} is free on ${options.to}.`);
+  return result;
+}
+
+/** Blocked reasons, from the source QEMU itself. */
+async function checkBlockers(facts: PreflightFacts): Promise<Collector> {
+  const result = collector();
+  const { options } = facts;
+  if (!running(facts.sourceState) || options.mode === 'offline') return result;
+  try {
+    const monitor = new MonitorHandle(facts.source, facts.sourceSocket);
     try {
-      const monitor = new MonitorHandle(source, facts.sourceSocket);
-      try {
-        const info = await monitor.command<{ 'blocked-reasons'?: string[]; status?: string }>('query-migrate');
-        if (info['blocked-reasons'] && info['blocked-reasons'].length > 0) error('blockers', `QEMU refuses to migrate: ${info['blocked-reasons'].join('; ')}`);
-        if (info.status && ['active', 'setup', 'pre-switchover', 'postcopy-active', 'device'].includes(info.status)) error('busy', `QEMU on ${options.from} is already migrating (${info.status}).`);
-      } finally {
-        await monitor.close();
-      }
-    } catch (caught) {
-      warning('blockers', `Could not ask QEMU on ${options.from}: ${(caught as Error).message}`);
+      const info = await monitor.command<{ 'blocked-reasons'?: string[]; status?: string }>('query-migrate');
+      if (info['blocked-reasons'] && info['blocked-reasons'].length > 0) result.error('blockers', `QEMU refuses to migrate: ${info['blocked-reasons'].join('; ')}`);
+      if (info.status && ['active', 'setup', 'pre-switchover', 'postcopy-active', 'device'].includes(info.status)) result.error('busy', `QEMU on ${options.from} is already migrating (${info.status}).`);
+    } finally {
+      await monitor.close();
     }
+  } catch (caught) {
+    result.warning('blockers', `Could not ask QEMU on ${options.from}: ${(caught as Error).message}`);
   }
-
-  // The path the stream will take, tried for real.
-  const streamCrosses = options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
-  if (streamCrosses && items.every((item) => item.level !== 'error')) {
-    const [port] = await freePorts(destination, options.port ?? 49152, 1);
-    if (port !== undefined) {
-      const result = await testReachability(source, destination, facts.destinationAddress, port);
-      if (result.reachable === true) ok('network', `${options.from} reaches ${facts.destinationAddress}:${port}.`);
-      else if (result.reachable === 'untested') warning('network', result.reason);
-      else error('network', result.reason, 'Check the address (--address), the firewall on the destination, and the route between the hosts.');
-    }
-  }
-
-  return { ok: items.every((item) => item.level !== 'error'), items, modes };
+  return result;
 }
 
 type Report = (check: string, message: string, hint?: string) => void;
 
-async function checkDisks(facts: PreflightFacts, error: Report, warning: Report, ok: Report): Promise<void> {
+async function checkDisks(facts: PreflightFacts): Promise<Collector> {
+  const result = collector();
+  const { error, ok } = result;
   const { options, destination } = facts;
   const neededPerDirectory = new Map<string, number>();
   for (const disk of facts.disks) {
@@ -177,7 +210,7 @@ async function checkDisks(facts: PreflightFacts, error: Report, warning: Report,
       ok('space', `${directory} on ${options.to} has room for ${Math.ceil(needed / MIB)} MiB.`);
     }
   }
-  if (facts.disks.length === 0) warning('disks', `${facts.definition.name} has no disks.`);
+  return result;
 }
 
 async function checkBackingChain(destination: HostTransport, host: string, disk: SourceDisk, error: Report, ok: Report): Promise<void> {

@@ -21,23 +21,25 @@ s.settimeout(15)
 c,_=s.accept()
 c.sendall(sys.argv[3].encode())
 c.close()`;
-  const hasPython = (await destination.exec('command -v python3 >/dev/null')).code === 0;
-  if (!hasPython) return { reachable: 'untested', reason: `python3 is not installed on ${destination.label}, so the migration port could not be tried` };
+  const [hasPython, hasBash] = await Promise.all([destination.exec('command -v python3 >/dev/null'), source.exec('command -v bash >/dev/null')]);
+  if (hasPython.code !== 0) return { reachable: 'untested', reason: `python3 is not installed on ${destination.label}, so the migration port could not be tried` };
+  if (hasBash.code !== 0) return { reachable: 'untested', reason: `bash is not installed on ${source.label}` };
   const bindAddress = address.includes(':') ? '::' : '0.0.0.0';
   const listening = destination.exec(`timeout 20 python3 -c ${shellQuote(listener)} ${bindAddress} ${port} ${token}`, { timeoutMs: 25_000 });
+  let reached = false;
   try {
-    const hasBash = (await source.exec('command -v bash >/dev/null')).code === 0;
-    if (!hasBash) return { reachable: 'untested', reason: `bash is not installed on ${source.label}` };
     // The listener needs a moment to start (python on a busy host); a refusal is retried, a
     // timeout or route error is final.
     const attempt = `for i in $(seq 1 40); do if exec 3<>/dev/tcp/${address}/${port}; then head -c 16 <&3; exit 0; fi 2>/dev/null; sleep 0.25; done; exec 3<>/dev/tcp/${address}/${port}`;
     const probe = await source.exec(`timeout 15 bash -c ${shellQuote(attempt)}`, { timeoutMs: 20_000 });
-    if (probe.stdout.includes(token)) return { reachable: true };
+    reached = probe.stdout.includes(token);
+    if (reached) return { reachable: true };
     return { reachable: false, reason: `${source.label} cannot connect to ${address}:${port}${probe.stderr.trim() ? ` (${probe.stderr.trim().split('\n').pop()})` : ''}` };
   } finally {
-    // Leave no listener behind even when the source never connected. The bracket keeps the
-    // pattern from matching the shell that runs pkill, whose command line holds the pattern too.
-    await destination.exec(`pkill -f ${shellQuote(`[${token.slice(0, 1)}]${token.slice(1)}`)}; true`);
+    // A listener that served the token has exited; any other is killed, so none is left behind.
+    // The bracket keeps the pattern from matching the shell that runs pkill, whose command line
+    // holds the pattern too.
+    if (!reached) await destination.exec(`pkill -f ${shellQuote(`[${token.slice(0, 1)}]${token.slice(1)}`)}; true`);
     await listening.catch(() => undefined);
   }
 }

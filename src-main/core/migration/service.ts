@@ -79,30 +79,37 @@ export class MigrationService {
   }
 
   private async plan(options: Pick<MigrationOptions, 'vm' | 'from' | 'to' | 'destPool'> & { address?: string | undefined }): Promise<Plan> {
-    const source = await this.deps.transport(options.from);
-    const destination = await this.deps.transport(options.to);
-    const definition = await loadDefinition({ name: options.from, transport: source }, options.vm);
-    if (!definition) throw new FerryError('not-found', `There is no VM "${options.vm}" on ${options.from}`, { hint: `\`ferry vm list ${options.from}\` shows the VMs there.` });
-    const [details, sourceInfo, destinationInfo, sourceDisks] = await Promise.all([
+    const [source, destination] = await Promise.all([this.deps.transport(options.from), this.deps.transport(options.to)]);
+    const definitionRead = loadDefinition({ name: options.from, transport: source }, options.vm).then((found) => {
+      if (!found) throw new FerryError('not-found', `There is no VM "${options.vm}" on ${options.from}`, { hint: `\`ferry vm list ${options.from}\` shows the VMs there.` });
+      return found;
+    });
+    // Everything that asks a host runs side by side: each is a round trip, some spawn QEMU.
+    const [definition, details, sourceInfo, destinationInfo, sourceDisks, pools, destinationAddress] = await Promise.all([
+      definitionRead,
       vmDetails({ name: options.from, transport: source }, options.vm),
       readHostInfo(options.from, source),
       readHostInfo(options.to, destination),
-      inspectDisks(source, definition),
+      definitionRead.then((found) => inspectDisks(source, found)),
+      options.destPool ? listPools(destination) : Promise.resolve([]),
+      options.address ?? this.deps.hostAddress(options.to),
     ]);
     let destPoolPath: string | undefined;
     let destPoolProblem: string | undefined;
     if (options.destPool) {
-      const pool = (await listPools(destination)).find((candidate) => candidate.name === options.destPool);
+      const pool = pools.find((candidate) => candidate.name === options.destPool);
       if (!pool) destPoolProblem = `There is no pool ${options.destPool} on ${options.to}.`;
+      else if (pool.problem !== undefined) destPoolProblem = `Pool ${options.destPool} on ${options.to}: ${pool.problem}.`;
       else if (!pool.active) destPoolProblem = `Pool ${options.destPool} on ${options.to} is not started.`;
       else destPoolPath = pool.path;
     }
-    const disks: PlannedDisk[] = [];
-    for (const disk of sourceDisks) {
-      const target = destinationPath(disk, destPoolPath);
-      const shared = target === disk.disk.path && !disk.isBlockDevice && (await isSameFile(source, destination, disk.disk.path));
-      disks.push({ source: disk, destinationPath: disk.isBlockDevice && destPoolPath ? `${target}.raw` : target, shared });
-    }
+    const disks = await Promise.all(
+      sourceDisks.map(async (disk): Promise<PlannedDisk> => {
+        const target = destinationPath(disk, destPoolPath);
+        const shared = target === disk.disk.path && !disk.isBlockDevice && (await isSameFile(source, destination, disk.disk.path));
+        return { source: disk, destinationPath: disk.isBlockDevice && destPoolPath ? `${target}.raw` : target, shared };
+      }),
+    );
     return {
       definition,
       source,
@@ -112,7 +119,7 @@ export class MigrationService {
       disks,
       sourceState: details.state,
       sourceSocket: monitorSocket(definition, options.vm),
-      destinationAddress: options.address ?? (await this.deps.hostAddress(options.to)),
+      destinationAddress,
       destPoolPath,
       destPoolProblem,
     };

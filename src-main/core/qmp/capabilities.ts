@@ -115,11 +115,31 @@ export class QemuCapabilities {
 
 export interface ProbeOptions {
   timeoutMs?: number;
+  /**
+   * Reuses the schema of an earlier probe of the same QEMU build: query-qmp-schema is ~1 MB of
+   * JSON and costs a noticeable part of a migration's setup. The key is combined with the version
+   * and package string, so give something naming the host (a QEMU build may differ between hosts).
+   */
+  cacheScope?: string;
 }
+
+const schemaCache = new Map<string, QmpSchema>();
+const SCHEMA_CACHE_LIMIT = 32;
 
 /** Runs query-version and query-qmp-schema on a negotiated client. */
 export async function probeQemu(client: QmpClient, options: ProbeOptions = {}): Promise<QemuCapabilities> {
   const executeOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+  if (options.cacheScope !== undefined) {
+    const version = await client.execute('query-version', undefined, { ...executeOptions, parse: parseVersion });
+    const key = `${options.cacheScope}|${version.major}.${version.minor}.${version.micro}|${version.package}`;
+    let schema = schemaCache.get(key);
+    if (schema === undefined) {
+      schema = await client.execute('query-qmp-schema', undefined, { ...executeOptions, parse: (raw) => new QmpSchema(raw) });
+      if (schemaCache.size >= SCHEMA_CACHE_LIMIT) schemaCache.delete(schemaCache.keys().next().value ?? '');
+      schemaCache.set(key, schema);
+    }
+    return new QemuCapabilities(version, schema);
+  }
   const [version, schema] = await Promise.all([
     client.execute('query-version', undefined, { ...executeOptions, parse: parseVersion }),
     client.execute('query-qmp-schema', undefined, { ...executeOptions, parse: (raw) => new QmpSchema(raw) }),

@@ -4,7 +4,7 @@ import type { ChannelArgs } from '../api/contract.js';
 import type { PoolDefinition, PoolSummary } from '../api/types.js';
 import { FerryError } from '../errors.js';
 import { remoteLayout } from '../paths.js';
-import { readJsonDirectory, readJsonFile, writeJsonFile } from '../remote/json-files.js';
+import { damagedProblem, readJsonDirectory, readJsonFile, writeJsonFile } from '../remote/json-files.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 
@@ -75,10 +75,15 @@ export async function loadPool(transport: HostTransport, host: string, name: str
 }
 
 export async function listPools(transport: HostTransport): Promise<PoolSummary[]> {
-  const pools = (await readJsonDirectory(transport, remoteLayout.pools, poolFileSchema)).map((entry) => entry.value);
+  const directory = await readJsonDirectory(transport, remoteLayout.pools, poolFileSchema);
+  const pools = directory.entries.map((entry) => entry.value);
   const active = await Promise.all(pools.map((pool) => isActive(transport, pool)));
   const usage = await diskUsage(transport, pools.filter((_, index) => active[index]).map((pool) => pool.path));
-  return pools.map((pool, index) => summary(pool, active[index] ?? false, usage.get(pool.path)));
+  const damaged = directory.damaged.map((file): PoolSummary => ({
+    // Type and path are unknown for a damaged file; the listing still shows it so it can be repaired.
+    name: file.name, type: 'dir', path: '', autostart: false, active: false, capacityBytes: 0, allocationBytes: 0, availableBytes: 0, problem: damagedProblem(file),
+  }));
+  return [...pools.map((pool, index) => summary(pool, active[index] ?? false, usage.get(pool.path))), ...damaged];
 }
 
 export async function poolSummary(transport: HostTransport, pool: PoolFile): Promise<PoolSummary> {
@@ -100,7 +105,7 @@ export async function definePool(transport: HostTransport, args: ChannelArgs<'po
   if ((await transport.exec(shellCommand(['test', '-e', poolFile(args.pool)]))).code === 0) {
     throw new FerryError('already-exists', `A storage pool named "${args.pool}" already exists on ${args.host}`, { hint: 'Pick another name or delete the old pool.' });
   }
-  const existing = (await readJsonDirectory(transport, remoteLayout.pools, poolFileSchema)).find((entry) => entry.value.path === args.path);
+  const existing = (await readJsonDirectory(transport, remoteLayout.pools, poolFileSchema)).entries.find((entry) => entry.value.path === args.path);
   if (existing) {
     throw new FerryError('already-exists', `Pool "${existing.name}" on ${args.host} already uses ${args.path}`, { hint: 'Two pools on one directory would list each volume twice; use the existing pool.' });
   }

@@ -4,7 +4,7 @@ import type { VmDefinition, VmDetails, VmSummary } from '../api/types.js';
 import { FerryError, isFerryError } from '../errors.js';
 import { readHostInfo } from '../host/info.js';
 import { remoteLayout } from '../paths.js';
-import { readJsonDirectory, readJsonFile, writeJsonFile } from '../remote/json-files.js';
+import { damagedProblem, readJsonDirectory, readJsonFile, writeJsonFile } from '../remote/json-files.js';
 import { parseImageChain } from '../storage/image-info.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
@@ -62,8 +62,10 @@ export async function vmDetails(host: VmHost, name: string): Promise<VmDetails> 
 }
 
 export async function listVms(host: VmHost): Promise<VmSummary[]> {
-  const definitions = new Map((await readJsonDirectory(host.transport, remoteLayout.vms, vmDefinitionSchema)).map((entry) => [entry.name, entry.value]));
-  const names = [...new Set([...definitions.keys(), ...(await socketNames(host.transport, remoteLayout.runDir))])].sort();
+  const directory = await readJsonDirectory(host.transport, remoteLayout.vms, vmDefinitionSchema);
+  const definitions = new Map(directory.entries.map((entry) => [entry.name, entry.value]));
+  const problems = new Map(directory.damaged.map((file) => [file.name, damagedProblem(file)]));
+  const names = [...new Set([...definitions.keys(), ...problems.keys(), ...(await socketNames(host.transport, remoteLayout.runDir))])].sort();
   const pids = await livePids(host.transport, names);
   return Promise.all(
     names.map(async (name): Promise<VmSummary> => {
@@ -73,6 +75,8 @@ export async function listVms(host: VmHost): Promise<VmSummary[]> {
       const summary: VmSummary = { name, host: host.name, state: status.state, memoryMiB: definition?.memoryMiB ?? 0, vcpus: definition?.vcpus ?? 0, defined: definition !== null };
       if (status.qemuStatus !== undefined) summary.qemuStatus = status.qemuStatus;
       if (pid !== undefined) summary.pid = pid;
+      const problem = problems.get(name);
+      if (problem !== undefined) summary.problem = problem;
       return summary;
     }),
   );

@@ -12,7 +12,8 @@ export async function livePids(transport: HostTransport, names: string[]): Promi
   const script = names
     .map((name) => {
       const pidFile = shellQuote(vmLayout(name).pidFile);
-      return `p=$(cat ${pidFile} 2>/dev/null); if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then printf '%s %s\\n' ${shellQuote(name)} "$p"; fi`;
+      // `read` and `kill` are shell builtins: no fork per VM, which matters with hundreds of VMs.
+      return `p=; { read -r p < ${pidFile}; } 2>/dev/null; if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then printf '%s %s\\n' ${shellQuote(name)} "$p"; fi`;
     })
     .join('; ');
   for (const line of (await transport.run(`${script}; true`)).split('\n')) {

@@ -110,6 +110,11 @@ function HostNode({ host, selection, onSelect }: { host: HostSummary; selection:
                 <StateDot state={vm.state} />
                 <span className="tree-label">{vm.name}</span>
                 <span className="muted small">{stateLabel(vm.state)}</span>
+                {vm.problem ? (
+                  <span className="tree-problem" role="img" aria-label={`Problem: ${vm.problem}`} title={vm.problem}>
+                    ⚠
+                  </span>
+                ) : null}
               </li>
             );
           })}

@@ -59,7 +59,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
                 <span className="muted small">{p.type}</span>
                 <StateBadge state={p.active ? 'active' : 'inactive'} />
               </div>
-              <UsageBar used={p.allocationBytes} total={p.capacityBytes} label={`${p.name} usage`} />
+              {p.problem ? <div className="warning-box danger small">{p.problem}</div> : <UsageBar used={p.allocationBytes} total={p.capacityBytes} label={`${p.name} usage`} />}
               <div className="muted small">
                 {formatBytes(p.availableBytes)} free of {formatBytes(p.capacityBytes)}
               </div>

@@ -31,8 +31,8 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
       const t0 = Date.now();
       // Phase changes as the GUI sees them, to tell where Ferry's time goes.
       const phases: Array<{ phase: string; at: number }> = [];
-      const stopListening = le.engine.onEvent((name, payload) => {
-        if (name !== 'migration-update') return;
+      const stopListening = le.engine.onEvent((event, payload) => {
+        if (event !== 'migration-update') return;
         const update = payload as EngineEvents['migration-update'];
         if (update.vm === name && phases[phases.length - 1]?.phase !== update.phase) phases.push({ phase: update.phase, at: Date.now() });
       });

@@ -230,3 +230,28 @@ describe('adopting a QEMU started by hand', () => {
     expect(await lab.engine.call('vms.undefine', { host: 'a', name: HAND })).toEqual({ undefined: HAND });
   });
 });
+
+describe('a damaged definition file on the host', () => {
+  const DAMAGED = 'eng-damaged';
+  const DAMAGED_POOL = 'eng-damaged-pool';
+  const files = [`/var/lib/ferry/vms/${DAMAGED}.json`, `/var/lib/ferry/pools/${DAMAGED_POOL}.json`];
+
+  it('is listed with what is wrong, and hides neither the other VMs nor the other pools', async () => {
+    try {
+      await onHost(`mkdir -p /var/lib/ferry/pools && printf '{"name": "${DAMAGED}", "memoryMiB": ' > ${files[0]} && printf '{"name": "${DAMAGED_POOL}", "type": "tape"}' > ${files[1]}`);
+      const vms = await lab.engine.call('vms.list', { host: 'a' });
+      expect(vms.find((vm) => vm.name === VM)).toMatchObject({ defined: true });
+      expect(vms.find((vm) => vm.name === DAMAGED)).toMatchObject({ state: 'shutoff', defined: false, problem: `${files[0]} is damaged (not valid JSON); repair or remove it on the host` });
+      const pools = await lab.engine.call('pools.list', { host: 'a' });
+      expect(pools.find((pool) => pool.name === POOL)).toMatchObject({ active: true });
+      const damagedPool = pools.find((pool) => pool.name === DAMAGED_POOL);
+      expect(damagedPool).toMatchObject({ active: false });
+      expect(damagedPool?.problem).toContain(`${files[1]} is damaged (type:`);
+      // Using it directly names the file rather than guessing.
+      const error = await rejection(lab.engine.call('pools.start', { host: 'a', pool: DAMAGED_POOL }));
+      expect(error.message).toContain(files[1]);
+    } finally {
+      await onHost(`rm -f ${files.join(' ')}`);
+    }
+  });
+});

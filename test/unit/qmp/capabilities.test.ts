@@ -98,6 +98,43 @@ describe('QemuCapabilities', () => {
     await client.close();
   });
 
+  it('probeQemu with a cache scope asks for the schema once per QEMU build and scope', async () => {
+    const asked: string[] = [];
+    let micro = 22;
+    const open = async () => {
+      const server = new FakeQmpServer();
+      server.handler = (c) => {
+        asked.push(c.execute);
+        if (c.execute === 'query-version') return { return: { qemu: { major: 7, minor: 2, micro }, package: ' Debian ' }, id: c.id };
+        if (c.execute === 'query-qmp-schema') return { return: SCHEMA, id: c.id };
+        return { error: { class: 'CommandNotFound', desc: 'no' }, id: c.id };
+      };
+      const connecting = QmpClient.connect(server.client, { timeoutMs: 1_000 });
+      server.greet();
+      return connecting;
+    };
+    const probe = async (scope: string) => {
+      const client = await open();
+      try {
+        return await probeQemu(client, { cacheScope: scope });
+      } finally {
+        await client.close();
+      }
+    };
+    const scope = `unit-cache-${Math.random()}`;
+    expect((await probe(scope)).enumValues('MigrationCapability').has('block')).toBe(true);
+    const again = await probe(scope);
+    expect(again.version).toEqual(VERSION);
+    expect(again.enumValues('MigrationCapability').has('block')).toBe(true);
+    expect(asked.filter((command) => command === 'query-qmp-schema')).toHaveLength(1);
+    // Another host, or the same host after a QEMU upgrade, is probed afresh.
+    await probe(`${scope}-other-host`);
+    micro = 23;
+    expect((await probe(scope)).version.micro).toBe(23);
+    expect(asked.filter((command) => command === 'query-qmp-schema')).toHaveLength(3);
+    expect(asked.filter((command) => command === 'query-version')).toHaveLength(4);
+  });
+
   it('probeQemu rejects a malformed query-version with qmp-protocol', async () => {
     const server = new FakeQmpServer();
     server.handler = (c) => ({ return: c.execute === 'query-version' ? { qemu: 'seven' } : [], id: c.id });
