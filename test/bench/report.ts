@@ -45,7 +45,7 @@ function row(variant: VariantSummary): string {
 }
 
 function extras(variant: VariantSummary): string | null {
-  const keep = ['maxThrottlePercent', 'passes', 'ferryHeartbeatGapMs', 'notConvergingVerdict', 'errors'];
+  const keep = ['maxThrottlePercent', 'passes', 'ferryHeartbeatGapMs', 'postcopySwitchAtMs', 'notConvergingVerdict', 'errors'];
   const phaseKeys = Object.keys(variant.extra).filter((key) => key.startsWith('phase:'));
   const parts = [...keep, ...phaseKeys]
     .filter((key) => variant.extra[key] !== undefined && variant.extra[key] !== null)

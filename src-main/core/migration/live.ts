@@ -4,6 +4,7 @@ import { vmLayout } from '../vm/layout.js';
 import { freePorts } from './ports.js';
 import { applyCapabilities, applyParameters } from './capabilities.js';
 import { destinationDefinition, prepareDestinationImages, startDestinationQemu } from './destination.js';
+import type { QmpClient, QmpEvent } from '../qmp/index.js';
 import { MonitorHandle } from './monitor-handle.js';
 import { sleep, throwIfCancelled, type RunContext } from './run-context.js';
 import { Sampler, type BlockJobInfo, type MigrateInfo } from './sampler.js';
@@ -102,8 +103,11 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
     }
 
     context.setPhase('memory');
+    // Listening before `migrate`, so not even the first state change can slip by.
+    const latch = new EventLatch(source, new Set(['MIGRATION']));
+    await latch.listen();
     await source.command('migrate', { uri: `tcp:${context.destinationAddress}:${port}` });
-    const final = await watchMemory(context, source, sampler, watch, mirroring ? copied.map((disk) => disk.source.index) : []);
+    const final = await watchMemory(context, source, sampler, watch, mirroring ? copied.map((disk) => disk.source.index) : [], latch).finally(() => latch.stop());
     context.result.setupTimeMs = final['setup-time'] ?? null;
     context.result.downtimeMs = final.downtime ?? null;
     context.result.ramBytes = final.ram?.transferred ?? 0;
@@ -209,6 +213,16 @@ class StallWatch {
 
 async function waitForMirrorsReady(context: RunContext, source: MonitorHandle, sampler: Sampler, watch: DestinationWatch, indices: number[]): Promise<void> {
   const stall = new StallWatch();
+  const latch = new EventLatch(source, new Set(['BLOCK_JOB_READY']));
+  await latch.listen();
+  try {
+    await pollMirrors(context, source, sampler, watch, indices, stall, latch);
+  } finally {
+    latch.stop();
+  }
+}
+
+async function pollMirrors(context: RunContext, source: MonitorHandle, sampler: Sampler, watch: DestinationWatch, indices: number[], stall: StallWatch, latch: EventLatch): Promise<void> {
   for (;;) {
     throwIfCancelled(context.signal);
     const jobs = await blockJobs(context, source);
@@ -220,7 +234,7 @@ async function waitForMirrorsReady(context: RunContext, source: MonitorHandle, s
     if (mine.every((job) => job.ready)) return;
     stall.check(mine.reduce((sum, job) => sum + job.offset, 0), 'disk data');
     await watch.check();
-    await nextEvent(context, source, 'BLOCK_JOB_READY');
+    await latch.next(SAMPLE_INTERVAL_MS, context.signal);
   }
 }
 
@@ -265,7 +279,7 @@ async function requireDestinationAlive(context: RunContext): Promise<void> {
   }
 }
 
-async function watchMemory(context: RunContext, source: MonitorHandle, sampler: Sampler, watch: DestinationWatch, mirrorIndices: number[]): Promise<MigrateInfo> {
+async function watchMemory(context: RunContext, source: MonitorHandle, sampler: Sampler, watch: DestinationWatch, mirrorIndices: number[], latch: EventLatch): Promise<MigrateInfo> {
   const stall = new StallWatch();
   let postcopyStarted = false;
   let announced: string | undefined;
@@ -311,28 +325,59 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
       }
     }
     await watch.check();
-    announced = await nextEvent(context, source, 'MIGRATION');
+    announced = announcedStatus(await latch.next(SAMPLE_INTERVAL_MS, context.signal));
   }
 }
 
 /**
- * Waits one sample interval, or less when QEMU announces a change (a MIGRATION state, a mirror
- * becoming ready); returns the migration state the event announced, if any.
+ * Wakes the sample loop early when QEMU announces a change. It listens all the time, so an event
+ * that arrives while the loop is busy with commands is not lost: at pre-switchover and at the end
+ * the guest is paused, and a missed event would cost a whole sample interval of downtime.
  */
-async function nextEvent(context: RunContext, source: MonitorHandle, event: 'MIGRATION' | 'BLOCK_JOB_READY'): Promise<string | undefined> {
-  const client = await source.open().catch(() => undefined);
-  if (!client) {
-    await sleep(SAMPLE_INTERVAL_MS, context.signal);
-    return undefined;
+class EventLatch {
+  private readonly seen: QmpEvent[] = [];
+  private wake: (() => void) | undefined;
+  private client: QmpClient | undefined;
+  private readonly onEvent = (event: QmpEvent) => {
+    if (!this.names.has(event.event)) return;
+    this.seen.push(event);
+    this.wake?.();
+  };
+
+  constructor(
+    private readonly monitor: MonitorHandle,
+    private readonly names: ReadonlySet<string>,
+  ) {}
+
+  /** Listens on the monitor's current connection (a new one after an SSH drop). */
+  async listen(): Promise<void> {
+    const client = await this.monitor.open().catch(() => undefined);
+    if (client === undefined || client === this.client) return;
+    this.client?.off('event', this.onEvent);
+    client.on('event', this.onEvent);
+    this.client = client;
   }
-  const arrived = client.waitForEvent(event, undefined, SAMPLE_INTERVAL_MS).then(
-    (received) => {
-      const status = (received.data as { status?: unknown } | undefined)?.status;
-      return typeof status === 'string' ? status : undefined;
-    },
-    () => undefined,
-  );
-  return Promise.race([arrived, sleep(SAMPLE_INTERVAL_MS, context.signal).then(() => undefined)]);
+
+  /** Events seen since the last call, waiting up to `ms` for one when there are none yet. */
+  async next(ms: number, signal: AbortSignal): Promise<QmpEvent[]> {
+    await this.listen();
+    if (this.seen.length === 0) {
+      await Promise.race([new Promise<void>((resolve) => (this.wake = resolve)), sleep(ms, signal)]);
+      this.wake = undefined;
+    }
+    return this.seen.splice(0);
+  }
+
+  stop(): void {
+    this.client?.off('event', this.onEvent);
+    this.client = undefined;
+  }
+}
+
+/** The newest migration state among the events, if any announced one. */
+function announcedStatus(events: QmpEvent[]): string | undefined {
+  const status = events.filter((event) => event.event === 'MIGRATION').map((event) => (event.data as { status?: unknown } | undefined)?.status).pop();
+  return typeof status === 'string' ? status : undefined;
 }
 
 /** Postcopy starts when the user asks for it (tune startPostcopy) — never on its own. */

@@ -14,7 +14,8 @@ const CONVERGE_BUDGET_MS = 90_000;
 /**
  * 4. A guest rewriting 96 MiB of RAM, over a link capped at 16 MiB/s: the 300 ms default
  * downtime allows ~5 MiB at the switch-over, so plain pre-copy cannot converge. Ferry is run as
- * is (it reports "not converging" and keeps going until cancelled) and with auto-converge.
+ * is (it reports "not converging" and keeps going until cancelled), with auto-converge, and with
+ * postcopy switched on when Ferry says it does not converge.
  */
 export async function dirtyScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const spec = { ...STANDARD_GUEST, shared: true, dirtyMiB: DIRTY_MIB };
@@ -23,11 +24,16 @@ export async function dirtyScenario(ctx: BenchContext): Promise<ScenarioResult> 
   const runs = await repeatInterleaved(ctx, 'dirty', [
     ['ferry', () => ferryRun(ctx, { variant: 'ferry', kind: 'dirty', spec, mode: 'live', options: cap, budgetMs: NO_CONVERGE_BUDGET_MS, settleMs })],
     ['ferry-autoconverge', () => ferryRun(ctx, { variant: 'ferry-autoconverge', kind: 'dirty', spec, mode: 'live', options: { ...cap, autoConverge: true }, budgetMs: CONVERGE_BUDGET_MS, settleMs })],
+    [
+      'ferry-postcopy',
+      () => ferryRun(ctx, { variant: 'ferry-postcopy', kind: 'dirty', spec, mode: 'live', options: { ...cap, postcopy: true }, budgetMs: CONVERGE_BUDGET_MS, settleMs, postcopyWhenNotConverging: true }),
+    ],
     ['article', () => articleRun(ctx, { kind: 'dirty', spec, mode: 'live', ...cap, budgetMs: NO_CONVERGE_BUDGET_MS })],
     ['tuned', () => tunedRun(ctx, { kind: 'dirty', spec, mode: 'live', ...cap, budgetMs: CONVERGE_BUDGET_MS })],
   ]);
   const result = scenarioResult('dirty', `live, guest dirtying ${DIRTY_MIB} MiB, link capped at ${DIRTY_BANDWIDTH_MIBPS} MiB/s`, runs, null, [
     `runs that cannot converge are cancelled after ${NO_CONVERGE_BUDGET_MS / 1000} s; their time is that budget.`,
+    'ferry-autoconverge = Ferry with auto-converge on from the start; ferry-postcopy = Ferry with postcopy allowed, switched to postcopy by the bench (as a user would) when Ferry reports that the migration is not converging.',
     'tuned = auto-converge with cpu-throttle-initial 40 / increment 20 (QEMU defaults 20 / 10).',
   ]);
   const get = (variant: string) => result.variants.find((entry) => entry.variant === variant)?.median['wallMs'] ?? null;

@@ -16,6 +16,8 @@ export interface FerryRunOptions {
   /** Cancel the migration when it has not finished by then (the dirty scenario). */
   budgetMs?: number;
   settleMs?: number;
+  /** Act as a user who follows Ferry's "not converging" advice by switching to postcopy. */
+  postcopyWhenNotConverging?: boolean;
 }
 
 /** One Ferry migration of a fresh guest from a to b through the engine, as the GUI would run it. */
@@ -36,9 +38,20 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
         const update = payload as EngineEvents['migration-update'];
         if (update.vm === name && phases[phases.length - 1]?.phase !== update.phase) phases.push({ phase: update.phase, at: Date.now() });
       });
+      // Samples may arrive before migrations.start returns the id; they are not the ones wanted.
+      const started: { id?: string } = {};
+      let advice: { atMs: number; verdict: string } | undefined;
+      const stopAdvising = le.engine.onEvent((event, payload) => {
+        if (event !== 'migration-sample' || !run.postcopyWhenNotConverging || advice) return;
+        const { id, sample } = payload as EngineEvents['migration-sample'];
+        if (id !== started.id || sample.notConverging === null) return;
+        advice = { atMs: Date.now() - t0, verdict: sample.notConverging };
+        void le.engine.call('migrations.tune', { id, startPostcopy: true }).catch(() => undefined);
+      });
       const summary = await le.engine.call('migrations.start', {
         vm: name, from: 'a', to: 'b', mode: run.mode, probe: 'serial', shutdownTimeoutMs: 2000, ...(run.options ?? {}),
       });
+      started.id = summary.id;
       let cancelled = false;
       const timer =
         run.budgetMs === undefined
@@ -50,6 +63,7 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
       const record = await le.engine.migrations.settled(summary.id);
       const doneAt = Date.now();
       stopListening();
+      stopAdvising();
       if (timer) clearTimeout(timer);
       const report = record.report;
       const ok = report?.outcome === 'completed';
@@ -63,7 +77,7 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
         ramBytes: report?.ramBytes ?? 0,
         diskBytes: report?.disks.map((entry) => entry.bytes) ?? [],
         doneAt,
-        extra: { ...sampleFacts(record), ...phaseTimes(t0, phases, doneAt) },
+        extra: { ...sampleFacts(record), ...phaseTimes(t0, phases, doneAt), ...(advice ? { postcopySwitchAtMs: advice.atMs } : {}) },
       };
     });
   } finally {

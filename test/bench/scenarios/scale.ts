@@ -1,7 +1,12 @@
-import { FerryEngine } from '../../../src-main/core/engine.js';
-import type { VmDefinition, VmSummary } from '../../../src-main/core/api/types.js';
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { VmDefinition } from '../../../src-main/core/api/types.js';
 import { labEngine } from '../../support/lab-engine.js';
-import { median, ResourceMeter, sleep } from '../stats.js';
+import type { ScaleEngineResult, ScaleTask } from '../scale-engine.js';
+import { median } from '../stats.js';
 import type { BenchContext } from '../types.js';
 
 export const SCALE_VMS = 200;
@@ -51,7 +56,6 @@ export async function scaleScenario(ctx: BenchContext): Promise<ScaleResult> {
   const { le } = ctx;
   const hosts = ['a', 'b'];
   const perHost = SCALE_VMS / hosts.length;
-  let engine: FerryEngine | undefined;
   try {
     ctx.log(`scale: starting ${SCALE_VMS} QEMU processes ...`);
     const launchStart = Date.now();
@@ -65,63 +69,58 @@ export async function scaleScenario(ctx: BenchContext): Promise<ScaleResult> {
     const launchMs = Date.now() - launchStart;
     ctx.log(`scale: launched in ${launchMs} ms; connecting a fresh engine ...`);
 
+    // A fresh engine in a process of its own (plain Node, no tsx loader), so CPU and RSS are its own.
     const fresh = await labEngine({ addHosts: false });
-    engine = fresh.engine;
-    const e = engine;
-    const t0 = Date.now();
-    const lists = await Promise.all(
-      hosts.map(async (host, index) => {
+    await fresh.engine.close();
+    const task: ScaleTask = {
+      home: fresh.home,
+      hosts: hosts.map((name, index) => {
         const lab = fresh.lab.hosts[index];
-        if (!lab) throw new Error(`no lab host ${host}`);
-        await e.call('hosts.add', { transport: 'ssh', name: host, address: lab.address, port: lab.port, user: lab.user, identityFile: lab.identityFile, useAgent: false });
-        return e.call('vms.list', { host });
+        if (!lab) throw new Error(`no lab host ${name}`);
+        return { name, address: lab.address, port: lab.port, user: lab.user, identityFile: lab.identityFile };
       }),
-    );
-    const connectAndListMs = Date.now() - t0;
-    const mine = (all: VmSummary[][]) => all.flat().filter((vm) => vm.name.startsWith(PREFIX));
-    const listed = mine(lists);
-    const withState = listed.filter((vm) => vm.state !== 'unknown' && vm.state !== 'shutoff').length;
-    ctx.log(`scale: connect + list ${connectAndListMs} ms, ${listed.length} listed, ${withState} with a live state`);
-
-    const w0 = Date.now();
-    await Promise.all(hosts.map((host) => e.call('vms.list', { host })));
-    const warmListMs = Date.now() - w0;
-
-    const meter = new ResourceMeter();
-    const durations: number[] = [];
-    let failures = 0;
-    const end = Date.now() + REFRESH_WINDOW_MS;
-    while (Date.now() < end) {
-      const started = Date.now();
-      try {
-        const round = await Promise.all(hosts.map((host) => e.call('vms.list', { host })));
-        if (mine(round).length !== SCALE_VMS) failures += 1;
-      } catch {
-        failures += 1;
-      }
-      durations.push(Date.now() - started);
-      await sleep(Math.max(0, REFRESH_INTERVAL_MS - (Date.now() - started)));
-    }
-    const used = meter.stop();
-    ctx.log(`scale: refresh median ${median(durations)} ms, cpu ${used.cpuSec.toFixed(1)} s/min, peak rss ${used.peakRssMB.toFixed(0)} MB`);
+      prefix: PREFIX,
+      intervalMs: REFRESH_INTERVAL_MS,
+      windowMs: REFRESH_WINDOW_MS,
+    };
+    const result = await runScaleEngine(task);
+    ctx.log(`scale: connect + list ${result.connectAndListMs} ms, ${result.listedAfterConnect} listed, ${result.withState} with a live state`);
+    ctx.log(`scale: refresh median ${median(result.durationsMs)} ms, cpu ${result.cpuSec.toFixed(1)} s/min, peak rss ${result.peakRssMB.toFixed(0)} MB (idle ${result.idleRssMB.toFixed(0)} MB)`);
     return {
       scenario: 'scale',
       vms: SCALE_VMS,
       hosts,
-      connectAndListMs,
-      listedAfterConnect: listed.length,
-      withState,
-      warmListMs,
+      connectAndListMs: result.connectAndListMs,
+      listedAfterConnect: result.listedAfterConnect,
+      withState: result.withState,
+      warmListMs: result.warmListMs,
       refresh: {
-        intervalMs: REFRESH_INTERVAL_MS, windowMs: REFRESH_WINDOW_MS, rounds: durations.length, failures,
-        medianMs: median(durations), maxMs: durations.length ? Math.max(...durations) : null,
-        cpuSec: used.cpuSec, cpuPercent: (used.cpuSec * 100 * 1000) / REFRESH_WINDOW_MS, peakRssMB: used.peakRssMB,
+        intervalMs: REFRESH_INTERVAL_MS, windowMs: REFRESH_WINDOW_MS, rounds: result.rounds, failures: result.failures,
+        medianMs: median(result.durationsMs), maxMs: result.durationsMs.length ? Math.max(...result.durationsMs) : null,
+        cpuSec: result.cpuSec, cpuPercent: (result.cpuSec * 100 * 1000) / REFRESH_WINDOW_MS, peakRssMB: result.peakRssMB,
       },
       launchMs,
-      notes: [`${perHost} QEMUs (-machine none) per host; vms.list both hosts every ${REFRESH_INTERVAL_MS / 1000} s for ${REFRESH_WINDOW_MS / 1000} s.`],
+      notes: [
+        `${perHost} QEMUs (-machine none) per host; vms.list both hosts every ${REFRESH_INTERVAL_MS / 1000} s for ${REFRESH_WINDOW_MS / 1000} s.`,
+        `engine in its own plain-Node process (bundled with esbuild): ${result.idleRssMB.toFixed(0)} MB RSS before connecting.`,
+      ],
     };
   } finally {
-    await engine?.close().catch(() => undefined);
     for (const host of hosts) await le.sh(host, KILL_ALL).catch(() => undefined);
   }
+}
+
+/** Bundles scale-engine.ts next to node_modules (packages stay external) and runs it with plain node. */
+async function runScaleEngine(task: ScaleTask): Promise<ScaleEngineResult> {
+  const outDir = join(process.cwd(), 'test-artifacts', 'bench');
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, 'scale-engine.mjs');
+  await build({ entryPoints: [fileURLToPath(new URL('../scale-engine.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, [outfile], { env: { ...process.env, FERRY_SCALE_TASK: JSON.stringify(task) }, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 }, (error, out, err) => {
+      if (error) reject(new Error(`scale engine failed: ${err || error.message}`));
+      else resolve(out);
+    });
+  });
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as ScaleEngineResult;
 }

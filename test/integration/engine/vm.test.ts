@@ -237,10 +237,12 @@ describe('a damaged definition file on the host', () => {
   const files = [`/var/lib/ferry/vms/${DAMAGED}.json`, `/var/lib/ferry/pools/${DAMAGED_POOL}.json`];
 
   it('is listed with what is wrong, and hides neither the other VMs nor the other pools', async () => {
+    const healthy = 'eng-healthy';
     try {
+      await lab.engine.call('vms.define', { host: 'a', name: healthy, memoryMiB: 32, vcpus: 1, disks: [{ path: diskPath }] });
       await onHost(`mkdir -p /var/lib/ferry/pools && printf '{"name": "${DAMAGED}", "memoryMiB": ' > ${files[0]} && printf '{"name": "${DAMAGED_POOL}", "type": "tape"}' > ${files[1]}`);
       const vms = await lab.engine.call('vms.list', { host: 'a' });
-      expect(vms.find((vm) => vm.name === VM)).toMatchObject({ defined: true });
+      expect(vms.find((vm) => vm.name === healthy)).toMatchObject({ defined: true, state: 'shutoff', memoryMiB: 32 });
       expect(vms.find((vm) => vm.name === DAMAGED)).toMatchObject({ state: 'shutoff', defined: false, problem: `${files[0]} is damaged (not valid JSON); repair or remove it on the host` });
       const pools = await lab.engine.call('pools.list', { host: 'a' });
       expect(pools.find((pool) => pool.name === POOL)).toMatchObject({ active: true });
@@ -252,6 +254,7 @@ describe('a damaged definition file on the host', () => {
       expect(error.message).toContain(files[1]);
     } finally {
       await onHost(`rm -f ${files.join(' ')}`);
+      await lab.engine.call('vms.undefine', { host: 'a', name: healthy }).catch(() => undefined);
     }
   });
 });
