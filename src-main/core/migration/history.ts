@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { MigrationRecord, MigrationSample } from '../api/types.js';
 import { FerryError } from '../errors.js';
 import { readJsonFiles, writeJsonAtomic } from '../local-json.js';
+import { parseMigrationRecord } from './stored-records.js';
 
 /** Samples kept per migration in the history: enough for a chart, small enough to list quickly. */
 export const HISTORY_SAMPLE_LIMIT = 600;
@@ -29,15 +30,26 @@ export class History {
   }
 
   async get(id: string): Promise<MigrationRecord> {
+    const file = join(this.directory, `${id}.json`);
+    let text: string;
     try {
-      return JSON.parse(await readFile(join(this.directory, `${id}.json`), 'utf8')) as MigrationRecord;
+      text = await readFile(file, 'utf8');
     } catch {
       throw new FerryError('not-found', `No migration with id ${id} in the history`, { hint: '`ferry migration list` shows the recorded ones.' });
     }
+    let record: MigrationRecord | null = null;
+    try {
+      record = parseMigrationRecord(JSON.parse(text));
+    } catch {
+      record = null;
+    }
+    if (!record) throw new FerryError('internal', `The history file ${file} is damaged`, { hint: 'Remove that file; the other migrations in the history are not affected.' });
+    return record;
   }
 
+  /** Every readable record, newest first; damaged files are left out rather than failing the list. */
   async list(): Promise<MigrationRecord[]> {
-    const records = (await readJsonFiles(this.directory)) as MigrationRecord[];
+    const records = (await readJsonFiles(this.directory)).map(parseMigrationRecord).filter((record): record is MigrationRecord => record !== null);
     return records.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
   }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { MigrationMode, VmDefinition } from '../api/types.js';
 import type { UndoStep } from './undo.js';
 import { readJsonFiles, writeJsonAtomic } from '../local-json.js';
+import { parseJournalEntry } from './stored-records.js';
 
 /**
  * The journal is the write-ahead record of a migration in flight: what it is, how far it got, and
@@ -42,7 +43,8 @@ export class Journal {
     await rm(this.file(id), { force: true });
   }
 
+  /** Entries whose shape recovery can rely on; a damaged file stays on disk for a person to look at. */
   async list(): Promise<JournalEntry[]> {
-    return (await readJsonFiles(this.directory)) as JournalEntry[];
+    return (await readJsonFiles(this.directory)).map(parseJournalEntry).filter((entry): entry is JournalEntry => entry !== null);
   }
 }

@@ -6,7 +6,7 @@ import { readHostInfo } from '../host/info.js';
 import { ferryHomeLayout } from '../paths.js';
 import { writeJsonFile } from '../remote/json-files.js';
 import { listPools } from '../storage/pools.js';
-import { shellCommand } from '../ssh/shell.js';
+import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
 import { destroyVm, loadDefinition, monitorSocket, shutdownVm, startVm, vmDetails } from '../vm/lifecycle.js';
@@ -318,8 +318,13 @@ export class MigrationService {
   /** The destination owns the VM now: its definition is written there and removed from the source. */
   private async moveDefinition(plan: Plan, options: MigrationOptions): Promise<void> {
     const layout = vmLayout(options.vm);
+    // The source QEMU was told to quit; a stale copy of the guest must not linger behind the
+    // moved VM, so it is given a few seconds and then killed before its files go.
+    const pidFile = shellQuote(layout.pidFile);
+    const reap = `p=; { read -r p < ${pidFile}; } 2>/dev/null; if [ -n "$p" ]; then i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; kill -9 "$p" 2>/dev/null; fi`;
+    // Written there before it is removed here: a failure in between leaves two copies, never none.
     await writeJsonFile(plan.destination, layout.definition, destinationDefinition(plan.definition, plan.disks));
-    await plan.source.run(shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket]));
+    await plan.source.run(`${reap}; ${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`);
   }
 
   /** Keys and helper processes go in every outcome; on success nothing else is undone. */

@@ -69,6 +69,8 @@ describe('live migration over shared storage', () => {
     expect(record.samples.some((sample) => sample.phase === 'memory' && sample.ram.totalBytes > 0)).toBe(true);
 
     expect(await le.engine.call('vms.list', { host: 'a' })).not.toContainEqual(expect.objectContaining({ name: vm }));
+    // The source QEMU has exited by the time the migration reports success; no file of it is left.
+    expect(await leftovers(le, 'a', vm, [])).toEqual([]);
     const there = await le.engine.call('vms.info', { host: 'b', name: vm });
     expect(there.state).toBe('running');
     expect(there.definition?.disks[0]?.path).toBe(diskPath);
@@ -94,6 +96,7 @@ describe('block migration without shared storage', () => {
     const info = JSON.parse(await le.sh('b', `qemu-img info -U --output=json ${diskPath}`)) as { 'virtual-size': number; format: string };
     expect(info).toMatchObject({ 'virtual-size': 256 * 1024 * 1024, format: 'qcow2' });
     expect(await le.sh('b', `ls /run/ferry/ | grep -c tls- || true`)).toMatch(/^0/);
+    expect(await leftovers(le, 'a', vm, [])).toEqual([]);
     await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
   });
 

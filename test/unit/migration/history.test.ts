@@ -1,10 +1,12 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MigrationRecord, MigrationSample } from '../../../src-main/core/api/types.js';
 import { FerryError } from '../../../src-main/core/errors.js';
 import { History, downsample, recordToCsv } from '../../../src-main/core/migration/history.js';
+import { Journal, type JournalEntry } from '../../../src-main/core/migration/journal.js';
+import { rejection } from '../../support/rejection.js';
 
 const sample = (t: number, overrides: Partial<MigrationSample> = {}): MigrationSample => ({
   t,
@@ -53,5 +55,42 @@ describe('History', () => {
     expect((await history.list()).map((entry) => entry.id)).toEqual(['new', 'old']);
     expect((await history.get('new')).samples.length).toBeLessThanOrEqual(600);
     await expect(history.get('missing')).rejects.toBeInstanceOf(FerryError);
+  });
+
+  it('leaves damaged files out of the list and names them when asked for directly', async () => {
+    const directory = join(mkdtempSync(join(tmpdir(), 'ferry-history-')), 'history');
+    const history = new History(directory);
+    await history.save(record('good', '2026-01-01T00:00:00Z', [sample(1)]));
+    writeFileSync(join(directory, 'torn.json'), '{"id": "torn", "vm"');
+    writeFileSync(join(directory, 'shape.json'), JSON.stringify({ ...record('shape', '2026-03-01T00:00:00Z', []), mode: 'teleport' }));
+    writeFileSync(join(directory, 'samples.json'), JSON.stringify({ ...record('samples', '2026-03-01T00:00:00Z', []), samples: [{ t: 'soon' }] }));
+    expect((await history.list()).map((entry) => entry.id)).toEqual(['good']);
+    const error = await rejection(history.get('shape'));
+    expect(error.code).toBe('internal');
+    expect(error.message).toContain(join(directory, 'shape.json'));
+    expect((await rejection(history.get('torn'))).code).toBe('internal');
+  });
+});
+
+describe('Journal', () => {
+  const entry = (id: string): JournalEntry => ({
+    id, vm: 'v', from: 'a', to: 'b', mode: 'block', startedAt: '2026-01-01T00:00:00Z', state: 'running',
+    sourceQmpSocket: '/run/ferry/v.qmp', destinationQmpSocket: '/run/ferry/v.qmp',
+    undo: [{ kind: 'kill-qemu', host: 'b', pidFile: '/run/ferry/v.pid', qmpSocket: '/run/ferry/v.qmp' }, { kind: 'cancel-source-migration', host: 'a', qmpSocket: '/run/ferry/v.qmp', nbdNodes: ['ferry-nbd0'] }],
+    options: { vm: 'v' },
+    destinationDefinition: { name: 'v', memoryMiB: 64, vcpus: 1, machineType: 'pc-q35-7.2', cpuModel: 'qemu64', accel: 'tcg', disks: [], nic: null, createdAt: '2026-01-01T00:00:00Z' },
+  });
+
+  it('lists entries recovery can rely on and leaves damaged ones on disk', async () => {
+    const directory = join(mkdtempSync(join(tmpdir(), 'ferry-journal-')), 'journal');
+    const journal = new Journal(directory);
+    await journal.write(entry('whole'));
+    writeFileSync(join(directory, 'torn.json'), '{"id": "torn"');
+    writeFileSync(join(directory, 'step.json'), JSON.stringify({ ...entry('step'), undo: [{ kind: 'format-disk', host: 'b' }] }));
+    writeFileSync(join(directory, 'state.json'), JSON.stringify({ ...entry('state'), state: 'half-done' }));
+    const listed = await journal.list();
+    expect(listed.map((item) => item.id)).toEqual(['whole']);
+    expect(listed[0]).toEqual(entry('whole'));
+    expect(readdirSync(directory).sort()).toEqual(['state.json', 'step.json', 'torn.json', 'whole.json']);
   });
 });
