@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -25,6 +26,8 @@ export type SavedHost = z.infer<typeof savedHostSchema>;
 const fileSchema = z.object({ version: z.literal(1), hosts: z.array(savedHostSchema) });
 
 export class HostRegistry {
+  private changes: Promise<void> = Promise.resolve();
+
   constructor(private readonly file: string) {}
 
   async list(): Promise<SavedHost[]> {
@@ -63,19 +66,33 @@ export class HostRegistry {
   }
 
   async add(host: SavedHost): Promise<void> {
-    await this.assertFree(host.name);
-    await this.save([...(await this.list()), host]);
+    await this.change(async () => {
+      await this.assertFree(host.name);
+      await this.save([...(await this.list()), host]);
+    });
   }
 
   async remove(name: string): Promise<void> {
-    const hosts = await this.list();
-    if (!hosts.some((candidate) => candidate.name === name)) await this.get(name);
-    await this.save(hosts.filter((candidate) => candidate.name !== name));
+    await this.change(async () => {
+      const hosts = await this.list();
+      if (!hosts.some((candidate) => candidate.name === name)) await this.get(name);
+      await this.save(hosts.filter((candidate) => candidate.name !== name));
+    });
+  }
+
+  /**
+   * Read-modify-write steps run one at a time: two hosts added at once (the GUI connecting
+   * several, or a script) would otherwise each write the list without the other.
+   */
+  private change(step: () => Promise<void>): Promise<void> {
+    const next = this.changes.then(step);
+    this.changes = next.catch(() => undefined);
+    return next;
   }
 
   private async save(hosts: SavedHost[]): Promise<void> {
     await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-    const temporary = `${this.file}.${process.pid}.tmp`;
+    const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(temporary, `${JSON.stringify({ version: 1, hosts }, null, 2)}\n`, { mode: 0o600 });
     await rename(temporary, this.file);
   }

@@ -34,6 +34,9 @@ export async function applyCapabilities(qmp: QmpClient, side: Side, options: Mig
   await qmp.execute('migrate-set-capabilities', { capabilities });
 }
 
+/** How hard auto-converge throttles the guest's vCPUs: first step and each further step, in %. */
+export const AUTO_CONVERGE_THROTTLE = { 'cpu-throttle-initial': 40, 'cpu-throttle-increment': 20 } as const;
+
 /** Parameters both sides must agree on, plus the source's speed settings. */
 export function migrationParameters(side: Side, options: MigrationOptions, tlsCredsId: string | null): Record<string, unknown> {
   const parameters: Record<string, unknown> = {};
@@ -44,6 +47,9 @@ export function migrationParameters(side: Side, options: MigrationOptions, tlsCr
     // QEMU's default is 128 MiB/s, far below modern links; 0 means no limit.
     parameters['max-bandwidth'] = options.bandwidthMiBps === undefined ? 0 : Math.round(options.bandwidthMiBps * 1024 * 1024);
     if (options.downtimeMs !== undefined) parameters['downtime-limit'] = options.downtimeMs;
+    // QEMU's 20 % start and 10 % steps took over 90 s to catch a guest rewriting 96 MiB on a
+    // 16 MiB/s link in the benchmark; 40 % and 20 % steps caught it in about a minute.
+    if (options.autoConverge) Object.assign(parameters, AUTO_CONVERGE_THROTTLE);
   }
   return parameters;
 }

@@ -59,12 +59,12 @@ export async function runOfflineMigration(context: RunContext, sourceSocket: str
   if (!options.noStart) {
     context.setPhase('finishing');
     const layout = vmLayout(definition.name);
-    await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]));
     await context.pushUndo({ kind: 'kill-qemu', host: options.to, pidFile: layout.pidFile, qmpSocket: layout.qmpSocket });
     const resume = options.keepState && sourceSocket !== null;
     const argv = buildQemuArgv(definition, layout, { kvmUsable: context.kvmOnDestination, paused: resume });
     if (resume) argv.push('-incoming', `exec:cat ${stateFile}`);
-    const started = await context.destination.exec(shellCommand(argv), { timeoutMs: 120_000 });
+    const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
+    const started = await context.destination.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: 120_000 });
     if (started.code !== 0) {
       throw new FerryError('migration-failed', `The VM did not start on ${options.to}: ${started.stderr.trim()}`, { hint: 'The VM is left as it was on the source.' });
     }
@@ -139,9 +139,9 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   const [port] = await freePorts(context.destination, options.port ?? 49152, 1);
   if (port === undefined) throw new FerryError('busy', `No free port on ${options.to}`);
   const tlsObject = (endpoint: 'server' | 'client') => (tlsDirectory ? ['--object', `tls-creds-psk,id=${tlsCredsId(context.id)},endpoint=${endpoint},dir=${tlsDirectory}${endpoint === 'client' ? ',username=ferry' : ''}`] : []);
-  await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir]));
   await context.pushUndo({ kind: 'kill-process', host: options.to, pidFile: nbdPidFile });
   await context.destination.run(
+    `${shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir])} && ` +
     shellCommand([
       'qemu-nbd', '--fork', `--pid-file=${nbdPidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', '0.0.0.0', '-p', String(port), '--cache=none',
       ...tlsObject('server'), ...(tlsDirectory ? ['--tls-creds', tlsCredsId(context.id)] : []), '--', disk.destinationPath,
@@ -150,7 +150,8 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   const target = `driver=nbd,server.type=inet,server.host=${context.destinationAddress},server.port=${port},export=ferry${tlsDirectory ? `,tls-creds=${tlsCredsId(context.id)}` : ''}`;
   // Skipping zero areas is only right on an image this migration created; a reused one may hold old data.
   const zeroTarget = context.createdImages.has(disk.destinationPath) ? ['--target-is-zero'] : [];
-  const convert = shellCommand(['qemu-img', 'convert', '-n', ...zeroTarget, ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
+  // -W -m 8: eight requests in flight, written out of order — the image is only used once whole.
+  const convert = shellCommand(['qemu-img', 'convert', '-n', '-W', '-m', '8', ...zeroTarget, ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
   await context.pushUndo({ kind: 'kill-process', host: options.from, pidFile: copyPidFile });
   const total = disk.source.allocatedBytes;
   totals.set(disk.source.device, { transferred: 0, total });

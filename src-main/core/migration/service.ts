@@ -1,26 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { ChannelArgs, ChannelOutput, EngineEventName, EngineEvents } from '../api/contract.js';
-import type { HostInfo, MigrationPhase, MigrationRecord, MigrationReport, MigrationSample, MigrationSummary, PreflightReport, VmDefinition } from '../api/types.js';
+import type { MigrationPhase, MigrationRecord, MigrationReport, MigrationSample, MigrationSummary, PreflightReport } from '../api/types.js';
 import { FerryError, isFerryError, toFerryError } from '../errors.js';
-import { readHostInfo } from '../host/info.js';
 import { ferryHomeLayout } from '../paths.js';
-import { writeJsonFile } from '../remote/json-files.js';
-import { listPools } from '../storage/pools.js';
-import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
-import { destroyVm, loadDefinition, monitorSocket, shutdownVm, startVm, vmDetails } from '../vm/lifecycle.js';
+import { destroyVm, shutdownVm, startVm } from '../vm/lifecycle.js';
 import { destinationDefinition } from './destination.js';
-import { destinationPath, inspectDisks, isSameFile } from './disks.js';
 import { HeartbeatProbe } from './heartbeat-probe.js';
 import { History, recordToCsv } from './history.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { runLiveMigration } from './live.js';
-import { MonitorHandle } from './monitor-handle.js';
 import { runOfflineMigration } from './offline.js';
+import { planMigration, type Plan } from './plan.js';
+import { finishForward, handOverDefinition, recoverEntry, removeHelpers, unwind } from './recovery.js';
 import { availableModes, runPreflight } from './preflight.js';
-import type { MigrationOptions, PlannedDisk, RunContext } from './run-context.js';
-import { describeUndoStep, runUndoStep, type UndoContext, type UndoStep } from './undo.js';
+import type { MigrationOptions, RunContext } from './run-context.js';
+import type { UndoContext, UndoStep } from './undo.js';
 
 export interface MigrationDependencies {
   home: string;
@@ -43,19 +39,6 @@ interface Running {
   lastPublished: number;
 }
 
-interface Plan {
-  definition: VmDefinition;
-  source: HostTransport;
-  destination: HostTransport;
-  sourceInfo: HostInfo;
-  destinationInfo: HostInfo;
-  disks: PlannedDisk[];
-  sourceState: Awaited<ReturnType<typeof vmDetails>>['state'];
-  sourceSocket: string;
-  destinationAddress: string;
-  destPoolPath: string | undefined;
-  destPoolProblem: string | undefined;
-}
 
 export class MigrationService {
   private readonly running = new Map<string, Running>();
@@ -78,65 +61,18 @@ export class MigrationService {
     };
   }
 
-  private async plan(options: Pick<MigrationOptions, 'vm' | 'from' | 'to' | 'destPool'> & { address?: string | undefined }): Promise<Plan> {
-    const [source, destination] = await Promise.all([this.deps.transport(options.from), this.deps.transport(options.to)]);
-    const definitionRead = loadDefinition({ name: options.from, transport: source }, options.vm).then((found) => {
-      if (!found) throw new FerryError('not-found', `There is no VM "${options.vm}" on ${options.from}`, { hint: `\`ferry vm list ${options.from}\` shows the VMs there.` });
-      return found;
-    });
-    // Everything that asks a host runs side by side: each is a round trip, some spawn QEMU.
-    const [definition, details, sourceInfo, destinationInfo, sourceDisks, pools, destinationAddress] = await Promise.all([
-      definitionRead,
-      vmDetails({ name: options.from, transport: source }, options.vm),
-      readHostInfo(options.from, source),
-      readHostInfo(options.to, destination),
-      definitionRead.then((found) => inspectDisks(source, found)),
-      options.destPool ? listPools(destination) : Promise.resolve([]),
-      options.address ?? this.deps.hostAddress(options.to),
-    ]);
-    let destPoolPath: string | undefined;
-    let destPoolProblem: string | undefined;
-    if (options.destPool) {
-      const pool = pools.find((candidate) => candidate.name === options.destPool);
-      if (!pool) destPoolProblem = `There is no pool ${options.destPool} on ${options.to}.`;
-      else if (pool.problem !== undefined) destPoolProblem = `Pool ${options.destPool} on ${options.to}: ${pool.problem}.`;
-      else if (!pool.active) destPoolProblem = `Pool ${options.destPool} on ${options.to} is not started.`;
-      else destPoolPath = pool.path;
-    }
-    const disks = await Promise.all(
-      sourceDisks.map(async (disk): Promise<PlannedDisk> => {
-        const target = destinationPath(disk, destPoolPath);
-        const shared = target === disk.disk.path && !disk.isBlockDevice && (await isSameFile(source, destination, disk.disk.path));
-        return { source: disk, destinationPath: disk.isBlockDevice && destPoolPath ? `${target}.raw` : target, shared };
-      }),
-    );
-    return {
-      definition,
-      source,
-      destination,
-      sourceInfo,
-      destinationInfo,
-      disks,
-      sourceState: details.state,
-      sourceSocket: monitorSocket(definition, options.vm),
-      destinationAddress,
-      destPoolPath,
-      destPoolProblem,
-    };
-  }
-
   private busyWith(vm: string, from: string): string | undefined {
     return [...this.running.values()].find((entry) => entry.summary.vm === vm && entry.summary.from === from && entry.summary.report === null)?.summary.id;
   }
 
   async modes(args: ChannelArgs<'migrations.modes'>): Promise<ChannelOutput<'migrations.modes'>> {
-    const plan = await this.plan(args);
+    const plan = await planMigration(this.deps, args);
     return availableModes(plan.sourceState, plan.disks);
   }
 
   async check(args: ChannelArgs<'migrations.check'>): Promise<PreflightReport> {
     await this.recover();
-    const plan = await this.plan(args);
+    const plan = await planMigration(this.deps, args);
     return runPreflight({ ...plan, options: args, busyWith: this.busyWith(args.vm, args.from) });
   }
 
@@ -144,7 +80,7 @@ export class MigrationService {
     // The user's wait starts now: planning and pre-flight count in the total time.
     const startedAt = Date.now();
     await this.recover();
-    const plan = await this.plan(options);
+    const plan = await planMigration(this.deps, options);
     const report = await runPreflight({ ...plan, options, busyWith: this.busyWith(options.vm, options.from) });
     if (!report.ok) {
       const errors = report.items.filter((item) => item.level === 'error');
@@ -230,28 +166,28 @@ export class MigrationService {
           stopSource: async () => {
             await shutdownVm({ name: options.from, transport: plan.source }, options.vm, options.shutdownTimeoutMs);
           },
-          moveDefinition: () => this.moveDefinition(plan, options),
+          moveDefinition: () => handOverDefinition(plan.source, plan.destination, destinationDefinition(plan.definition, plan.disks)),
           stopSourceProcess: async () => {
             await destroyVm({ name: options.from, transport: plan.source }, options.vm);
           },
         });
       } else {
         await runLiveMigration(context, plan.sourceSocket, options.mode === 'block');
-        await this.moveDefinition(plan, options);
+        await handOverDefinition(plan.source, plan.destination, destinationDefinition(plan.definition, plan.disks));
       }
       running.summary.phase = 'completed';
-      await this.removeHelpers(entry);
+      await removeHelpers(entry, this.undoContext());
     } catch (caught) {
       error = toFerryError(caught);
       const cancelled = running.controller.signal.aborted || isFerryError(caught, 'cancelled');
       outcome = cancelled ? 'cancelled' : 'failed';
       if (entry.state === 'committing') {
         // Past the switch-over the destination owns the VM: finish forwards, never undo.
-        await this.finishForward(entry).catch(() => undefined);
+        await finishForward(entry, this.deps.transport).catch(() => undefined);
         outcome = 'completed';
       } else {
         setPhase('cleaning-up');
-        const problems = await this.unwind(entry);
+        const problems = await unwind(entry, this.undoContext());
         if (problems.length > 0) error = new FerryError(error.code, `${error.message} Cleanup also hit problems: ${problems.join('; ')}`, { ...(error.hint ? { hint: error.hint } : {}) });
       }
       running.summary.phase = outcome === 'completed' ? 'completed' : outcome;
@@ -315,65 +251,6 @@ export class MigrationService {
     };
   }
 
-  /** The destination owns the VM now: its definition is written there and removed from the source. */
-  private async moveDefinition(plan: Plan, options: MigrationOptions): Promise<void> {
-    const layout = vmLayout(options.vm);
-    // The source QEMU was told to quit; a stale copy of the guest must not linger behind the
-    // moved VM, so it is given a few seconds and then killed before its files go.
-    const pidFile = shellQuote(layout.pidFile);
-    const reap = `p=; { read -r p < ${pidFile}; } 2>/dev/null; if [ -n "$p" ]; then i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; kill -9 "$p" 2>/dev/null; fi`;
-    // Written there before it is removed here: a failure in between leaves two copies, never none.
-    await writeJsonFile(plan.destination, layout.definition, destinationDefinition(plan.definition, plan.disks));
-    await plan.source.run(`${reap}; ${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`);
-  }
-
-  /** Keys and helper processes go in every outcome; on success nothing else is undone. */
-  private async removeHelpers(entry: JournalEntry): Promise<void> {
-    for (const step of entry.undo.filter((candidate) => candidate.kind === 'remove-key-dir' || candidate.kind === 'kill-process')) {
-      await withTimeout(runUndoStep(step, this.undoContext()), 60_000, describeUndoStep(step)).catch(() => undefined);
-    }
-  }
-
-  /** Runs every recorded undo step, newest first; a failing step does not stop the others. */
-  private async unwind(entry: JournalEntry): Promise<string[]> {
-    const problems: string[] = [];
-    for (const step of [...entry.undo].reverse()) {
-      try {
-        await withTimeout(runUndoStep(step, this.undoContext()), 60_000, describeUndoStep(step));
-      } catch (caught) {
-        problems.push(`could not ${describeUndoStep(step)}: ${(caught as Error).message}`);
-      }
-    }
-    return problems;
-  }
-
-  /** After a crash at or past the switch-over: make the destination's copy the one that runs. */
-  private async finishForward(entry: JournalEntry): Promise<void> {
-    const destination = await this.deps.transport(entry.to);
-    const source = await this.deps.transport(entry.from);
-    if (entry.destinationQmpSocket && entry.mode !== 'offline') {
-      const monitor = new MonitorHandle(destination, entry.destinationQmpSocket);
-      try {
-        const status = await monitor.query<{ status: string }>('query-status');
-        // A destination still receiving has an incomplete copy; running it would lose data.
-        if (status.status === 'inmigrate') throw new FerryError('migration-failed', `The VM on ${entry.to} never received the whole state`, { hint: 'It was rolled back instead.' });
-        if (status.status !== 'running') {
-          await monitor.command('nbd-server-stop').catch(() => undefined);
-          await monitor.command('cont');
-        }
-      } finally {
-        await monitor.close();
-      }
-    }
-    if (entry.sourceQmpSocket) {
-      const monitor = new MonitorHandle(source, entry.sourceQmpSocket);
-      await monitor.quit().catch(() => undefined);
-    }
-    const layout = vmLayout(entry.vm);
-    if ((await destination.exec(shellCommand(['test', '-e', layout.definition]))).code !== 0) await writeJsonFile(destination, layout.definition, entry.destinationDefinition);
-    await source.run(shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket]));
-  }
-
   /**
    * Finds migrations a previous Ferry left unfinished (it died mid-way) and settles each: finished
    * forwards if QEMU completed it without us, rolled back otherwise. Runs once per engine.
@@ -386,49 +263,9 @@ export class MigrationService {
   private async recoverAll(): Promise<void> {
     for (const entry of await this.journal.list()) {
       if (this.running.has(entry.id)) continue;
-      let outcome: MigrationReport['outcome'] = 'failed';
-      let message = 'Ferry stopped during this migration; it was rolled back when Ferry started again.';
-      try {
-        if (entry.state === 'committing' || (await this.completedWithoutUs(entry))) {
-          await this.finishForward(entry);
-          outcome = 'completed';
-          message = 'Ferry stopped during this migration; QEMU finished it and Ferry completed the hand-over when it started again.';
-        } else {
-          await this.unwind(entry);
-        }
-      } catch (caught) {
-        outcome = 'failed';
-        message = `Ferry stopped during this migration. Recovery hit a problem: ${(caught as Error).message}`;
-        if (entry.state !== 'committing') await this.unwind(entry);
-      }
+      const report = await recoverEntry(entry, this.deps.transport, this.undoContext());
       await this.journal.remove(entry.id);
-      const now = new Date().toISOString();
-      const report: MigrationReport = {
-        id: entry.id, vm: entry.vm, from: entry.from, to: entry.to, mode: entry.mode, outcome, startedAt: entry.startedAt, finishedAt: now,
-        totalTimeMs: Date.now() - Date.parse(entry.startedAt), setupTimeMs: null, downtimeMs: null, maxHeartbeatGapMs: null, ramBytes: 0, disks: [],
-        averageThroughputBps: 0, options: entry.options, error: outcome === 'completed' ? null : { code: 'migration-failed', message },
-      };
-      await this.history.save({ id: entry.id, vm: entry.vm, from: entry.from, to: entry.to, mode: entry.mode, phase: outcome === 'completed' ? 'completed' : 'failed', startedAt: entry.startedAt, report, samples: [] });
-    }
-  }
-
-  /**
-   * Whether the source QEMU finished sending the VM on its own after Ferry died. query-migrate
-   * alone is not enough: a VM that once arrived by migration reports that incoming one as
-   * completed, so the source must also be in "postmigrate" (it sent itself away).
-   */
-  private async completedWithoutUs(entry: JournalEntry): Promise<boolean> {
-    if (!entry.sourceQmpSocket || entry.mode === 'offline') return false;
-    const source = await this.deps.transport(entry.from);
-    const monitor = new MonitorHandle(source, entry.sourceQmpSocket);
-    try {
-      const status = await monitor.command<{ status: string }>('query-status');
-      const info = await monitor.command<{ status?: string }>('query-migrate');
-      return status.status === 'postmigrate' && info.status === 'completed';
-    } catch {
-      return false;
-    } finally {
-      await monitor.close();
+      await this.history.save({ id: entry.id, vm: entry.vm, from: entry.from, to: entry.to, mode: entry.mode, phase: report.outcome === 'completed' ? 'completed' : 'failed', startedAt: entry.startedAt, report, samples: [] });
     }
   }
 
@@ -485,20 +322,4 @@ export class MigrationService {
       ? { filename: `${base}.json`, mimeType: 'application/json', content: JSON.stringify(record, null, 2) }
       : { filename: `${base}.csv`, mimeType: 'text/csv', content: recordToCsv(record) };
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new FerryError('timeout', `${what} took longer than ${ms / 1000} s`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

@@ -24,7 +24,7 @@ export interface UndoContext {
 }
 
 const killByPidFile = (pidFile: string) =>
-  `p=$(cat ${shellQuote(pidFile)} 2>/dev/null); if [ -n "$p" ]; then kill "$p" 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.3; done; kill -9 "$p" 2>/dev/null; fi; rm -f ${shellQuote(pidFile)}; true`;
+  `p=$(cat ${shellQuote(pidFile)} 2>/dev/null); if [ -n "$p" ]; then kill "$p" 2>/dev/null; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done; kill -9 "$p" 2>/dev/null; fi; rm -f ${shellQuote(pidFile)}; true`;
 
 async function waitForJobsGone(qmp: QmpClient): Promise<void> {
   // A mirror stuck on a dead link ends only when its TCP connection does; give it time.

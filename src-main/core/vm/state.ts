@@ -76,11 +76,9 @@ export async function queryStatus(transport: HostTransport, socket: string): Pro
   }
 }
 
+/** Waits for a process to exit, polling on the host itself: one round trip, 50 ms resolution. */
 export async function waitForExit(transport: HostTransport, pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if ((await transport.exec(`kill -0 ${pid} 2>/dev/null`)).code !== 0) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
+  const polls = Math.max(1, Math.ceil(timeoutMs / 50));
+  const script = `i=0; while kill -0 ${pid} 2>/dev/null; do [ $i -ge ${polls} ] && exit 1; sleep 0.05; i=$((i + 1)); done; exit 0`;
+  return (await transport.exec(script, { timeoutMs: timeoutMs + 30_000 })).code === 0;
 }

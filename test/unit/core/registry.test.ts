@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -35,6 +35,19 @@ describe('HostRegistry', () => {
     expect(saved.hosts).toHaveLength(2);
     await registry.remove('kvm1');
     expect(await new HostRegistry(file).list()).toEqual([localHost]);
+  });
+
+  it('keeps every host when several are added and removed at once', async () => {
+    const file = join(home, 'hosts.json');
+    const registry = new HostRegistry(file);
+    const names = Array.from({ length: 12 }, (_, index) => `kvm${index}`);
+    await Promise.all(names.map((name) => registry.add({ ...sshHost, name })));
+    expect((await registry.list()).map((host) => host.name).sort()).toEqual([...names].sort());
+    // A clash inside a burst fails alone and does not cost the others their place.
+    const results = await Promise.allSettled([registry.add({ ...localHost, name: 'kvm3' }), registry.remove('kvm0'), registry.remove('kvm1'), registry.add(localHost)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect((await new HostRegistry(file).list()).map((host) => host.name).sort()).toEqual([...names.slice(2), 'here'].sort());
+    expect((await readdir(home)).filter((entry) => entry.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses a second host of the same name', async () => {

@@ -44,6 +44,9 @@ describe('migration capabilities and parameters', () => {
     expect(migrationParameters('source', options(), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0 });
     expect(migrationParameters('source', options({ bandwidthMiBps: 100, downtimeMs: 500 }), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 100 * 1024 * 1024, 'downtime-limit': 500 });
     expect(migrationParameters('destination', options({ multifd: 4 }), 'ferry-tls0')).toEqual({ 'multifd-channels': 4, 'tls-creds': 'ferry-tls0' });
+    // A steeper throttle than QEMU's default, on the source only.
+    expect(migrationParameters('source', options({ autoConverge: true }), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0, 'cpu-throttle-initial': 40, 'cpu-throttle-increment': 20 });
+    expect(migrationParameters('destination', options({ autoConverge: true }), null)).toEqual({ 'tls-creds': '' });
   });
 
   it('validates migration input: names, probe and port', () => {
