@@ -29,14 +29,22 @@ export interface JournalEntry {
 }
 
 export class Journal {
+  private writing: Promise<void> = Promise.resolve();
+
   constructor(private readonly directory: string) {}
 
   private file(id: string): string {
     return join(this.directory, `${id}.json`);
   }
 
-  async write(entry: JournalEntry): Promise<void> {
-    await writeJsonAtomic(this.file(entry.id), entry);
+  /**
+   * Writes run one after another, each serialising the entry when its turn comes, so steps
+   * recorded by work running side by side can never be overwritten by an older snapshot.
+   */
+  write(entry: JournalEntry): Promise<void> {
+    const next = this.writing.then(() => writeJsonAtomic(this.file(entry.id), entry));
+    this.writing = next.catch(() => undefined);
+    return next;
   }
 
   async remove(id: string): Promise<void> {

@@ -32,17 +32,25 @@ export async function runOfflineMigration(context: RunContext, sourceSocket: str
   const { options } = context;
   const stateFile = posix.join(remoteLayout.stateDir, 'state', `${context.definition.name}-${context.id}.vmstate`);
   context.setPhase('preparing-destination');
-  if (sourceSocket !== null) {
+  const stopping = (async () => {
+    if (sourceSocket === null) return;
     if (options.keepState) {
       await saveState(context, sourceSocket, stateFile);
     } else {
       await context.pushUndo({ kind: 'restart-source', host: options.from, vm: context.definition.name });
       await hooks.stopSource();
     }
-  }
+  })();
+  // The destination's images and keys do not depend on the source being down: made meanwhile.
+  const preparing = (async () => {
+    await prepareDestinationImages(context, false);
+    return options.transport === 'tls' ? installPsk(context) : null;
+  })();
+  const [stopped, prepared] = await Promise.allSettled([stopping, preparing]);
+  if (stopped.status === 'rejected') throw stopped.reason;
+  if (prepared.status === 'rejected') throw prepared.reason;
+  const tlsDirectory = prepared.value;
   throwIfCancelled(context.signal);
-  await prepareDestinationImages(context, false);
-  const tlsDirectory = options.transport === 'tls' ? await installPsk(context) : null;
   context.setPhase('copying-disks');
   const sampler = new Sampler(context.startedAt, context.disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path })));
   const totals = new Map<string, TransferTotals>();
@@ -177,10 +185,19 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
     }
     totals.set(disk.source.device, { transferred: total, total });
     context.emitSample(sampler.sample(Date.now(), 'copying-disks', null, [], totals));
+    // qemu-nbd ends once its one client is done; until then it holds the image's write lock,
+    // which the VM starting there needs.
+    await context.destination.exec(`${stopByPidFile(nbdPidFile)}`, { timeoutMs: 60_000 });
   } finally {
     context.signal.removeEventListener('abort', abort);
     await context.source.exec(shellCommand(['rm', '-f', '--', copyPidFile]));
   }
+}
+
+/** Waits up to 10 s for the process to end by itself, then terminates it. */
+function stopByPidFile(pidFile: string): string {
+  const file = shellQuote(pidFile);
+  return `p=; { read -r p < ${file}; } 2>/dev/null; if [ -n "$p" ]; then timeout 10 sh -c "while kill -0 $p 2>/dev/null; do sleep 0.02; done" || { kill "$p"; sleep 0.5; kill -9 "$p" 2>/dev/null; }; fi; rm -f ${file}; true`;
 }
 
 async function allocatedBytes(context: RunContext, path: string): Promise<number> {

@@ -78,7 +78,10 @@ export async function queryStatus(transport: HostTransport, socket: string): Pro
 
 /** Waits for a process to exit, polling on the host itself: one round trip, 50 ms resolution. */
 export async function waitForExit(transport: HostTransport, pid: number, timeoutMs: number): Promise<boolean> {
-  const polls = Math.max(1, Math.ceil(timeoutMs / 50));
-  const script = `i=0; while kill -0 ${pid} 2>/dev/null; do [ $i -ge ${polls} ] && exit 1; sleep 0.05; i=$((i + 1)); done; exit 0`;
-  return (await transport.exec(script, { timeoutMs: timeoutMs + 30_000 })).code === 0;
+  // `timeout` bounds the wait by the clock; counting polls would drift by the cost of each one.
+  const seconds = (Math.max(50, timeoutMs) / 1000).toFixed(2);
+  const script = `timeout ${seconds} sh -c 'while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done'`;
+  const waited = await transport.exec(script, { timeoutMs: timeoutMs + 30_000 });
+  if (waited.code === 0) return true;
+  return (await transport.exec(`kill -0 ${pid} 2>/dev/null`)).code !== 0;
 }
