@@ -14,6 +14,7 @@ export class HeartbeatProbe {
   private longestGapMs = 0;
   private stopped = false;
   private socket: Socket | undefined;
+  private readonly abort = new AbortController();
 
   static serial(logs: Array<{ transport: HostTransport; path: string }>): HeartbeatProbe {
     const probe = new HeartbeatProbe();
@@ -33,20 +34,33 @@ export class HeartbeatProbe {
     this.lastSeenAt = now;
   }
 
+  /**
+   * One `tail -F` per log, streamed: polling with a command per look would cost the hosts a
+   * process (and sshd a session) several times a second, right when the migration needs the CPU.
+   */
   private async pollSerial(logs: Array<{ transport: HostTransport; path: string }>): Promise<void> {
-    while (!this.stopped) {
-      for (const log of logs) {
-        const tail = await log.transport.exec(`tail -c 512 -- ${shellQuote(log.path)} 2>/dev/null`).catch(() => undefined);
-        const beats = [...(tail?.stdout ?? '').matchAll(/ferry-heartbeat (\d+)/g)].map((match) => Number(match[1]));
-        const newest = beats[beats.length - 1] ?? -1;
-        const key = `${log.transport.label}:${log.path}`;
+    await Promise.all(logs.map((log) => this.follow(log)));
+  }
+
+  private async follow(log: { transport: HostTransport; path: string }): Promise<void> {
+    const key = `${log.transport.label}:${log.path}`;
+    let partial = '';
+    const onStdout = (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const beat = /ferry-heartbeat (\d+)/.exec(line)?.[1];
+        if (beat === undefined) continue;
         const previous = this.lastBeat.get(key);
-        if (newest !== -1 && newest !== previous) {
-          this.lastBeat.set(key, newest);
-          if (previous !== undefined) this.mark();
-        }
+        this.lastBeat.set(key, Number(beat));
+        if (previous !== undefined && previous !== Number(beat)) this.mark();
+        else if (previous === undefined && this.lastBeat.size > 1) this.mark();
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    // tail -F follows the log through its creation on the destination; -n1 gives the newest beat at once.
+    while (!this.stopped) {
+      await log.transport.exec(`exec tail -n1 -F -- ${shellQuote(log.path)} 2>/dev/null`, { onStdout, signal: this.abort.signal }).catch(() => undefined);
+      if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
 
@@ -64,6 +78,7 @@ export class HeartbeatProbe {
   /** Ends the probe; the gap still open at the end counts too. */
   stop(): number {
     this.stopped = true;
+    this.abort.abort();
     this.socket?.destroy();
     this.longestGapMs = Math.max(this.longestGapMs, Date.now() - this.lastSeenAt);
     return this.longestGapMs;

@@ -78,25 +78,11 @@ function collector(): Collector {
 }
 
 export async function runPreflight(facts: PreflightFacts): Promise<PreflightReport> {
-  const { options, definition } = facts;
+  const { definition } = facts;
   const modes = availableModes(facts.sourceState, facts.disks);
   // The checks that ask a host run side by side; their items keep a fixed order in the report.
-  const [local, name, disks, blockers] = await Promise.all([localChecks(facts, modes), checkName(facts), checkDisks(facts), checkBlockers(facts)]);
-  const items = [...local.items.slice(0, local.splitAt), ...name.items, ...local.items.slice(local.splitAt), ...disks.items, ...blockers.items];
-
-  // The path the stream will take, tried for real.
-  const streamCrosses = options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
-  if (streamCrosses && items.every((item) => item.level !== 'error')) {
-    const network = collector();
-    const [port] = await freePorts(facts.destination, options.port ?? 49152, 1);
-    if (port !== undefined) {
-      const result = await testReachability(facts.source, facts.destination, facts.destinationAddress, port);
-      if (result.reachable === true) network.ok('network', `${options.from} reaches ${facts.destinationAddress}:${port}.`);
-      else if (result.reachable === 'untested') network.warning('network', result.reason);
-      else network.error('network', result.reason, 'Check the address (--address), the firewall on the destination, and the route between the hosts.');
-    }
-    items.push(...network.items);
-  }
+  const [local, name, disks, blockers, network] = await Promise.all([localChecks(facts, modes), checkName(facts), checkDisks(facts), checkBlockers(facts), checkNetwork(facts)]);
+  const items = [...local.items.slice(0, local.splitAt), ...name.items, ...local.items.slice(local.splitAt), ...disks.items, ...blockers.items, ...network.items];
   if (facts.disks.length === 0) items.push({ level: 'warning', check: 'disks', message: `${definition.name} has no disks.` });
   return { ok: items.every((item) => item.level !== 'error'), items, modes };
 }
@@ -137,6 +123,21 @@ function localChecks(facts: PreflightFacts, modes: ModeAvailability[]): Collecto
   }
   if (facts.destPoolProblem) error('pool', facts.destPoolProblem);
   return { items, error, warning, ok, splitAt };
+}
+
+/** The path the stream will take, tried for real from the source host. */
+async function checkNetwork(facts: PreflightFacts): Promise<Collector> {
+  const result = collector();
+  const { options } = facts;
+  const streamCrosses = options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
+  if (!streamCrosses || options.from === options.to) return result;
+  const [port] = await freePorts(facts.destination, options.port ?? 49152, 1);
+  if (port === undefined) return result;
+  const reached = await testReachability(facts.source, facts.destination, facts.destinationAddress, port);
+  if (reached.reachable === true) result.ok('network', `${options.from} reaches ${facts.destinationAddress}:${port}.`);
+  else if (reached.reachable === 'untested') result.warning('network', reached.reason);
+  else result.error('network', reached.reason, 'Check the address (--address), the firewall on the destination, and the route between the hosts.');
+  return result;
 }
 
 /** The name must be free on the destination: no definition and no QEMU of that name. */

@@ -40,7 +40,20 @@ export class LocalTransport extends EventEmitter implements HostTransport {
         }
         reject(new FerryError('timeout', `${this.label}: command did not finish within ${options.timeoutMs} ms`, { details: { command } }));
       }, options.timeoutMs);
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (options.onStdout) options.onStdout(chunk);
+        else stdout.push(chunk);
+      });
+      options.signal?.addEventListener('abort', () => {
+        timedOut = true;
+        clearTimeout(timer);
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+        reject(new FerryError('cancelled', `${this.label}: command cancelled`, { details: { command } }));
+      }, { once: true });
       child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
       // A command that does not read its stdin closes the pipe early; that is not our failure.
       child.stdin.on('error', () => undefined);

@@ -29,7 +29,10 @@ export function execOnClient(client: Client, command: string, options: ExecOptio
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       let code: number | undefined;
-      opened.on('data', (chunk: Buffer) => stdout.push(chunk));
+      opened.on('data', (chunk: Buffer) => {
+        if (options.onStdout) options.onStdout(chunk);
+        else stdout.push(chunk);
+      });
       opened.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
       opened.on('exit', (exitCode: number | null, signal?: string) => {
         code = exitCode ?? exitCodeForSignal(signal);
@@ -46,6 +49,25 @@ export function execOnClient(client: Client, command: string, options: ExecOptio
       opened.end(options.stdin);
     };
 
+    const kill = (): void => {
+      try {
+        // OpenSSH honours the signal request; closing the channel covers servers that do not.
+        channel?.signal('KILL');
+        channel?.close();
+      } catch {
+        // The channel is already gone, which is what we wanted.
+      }
+    };
+    if (options.signal) {
+      if (options.signal.aborted) {
+        fail(new FerryError('cancelled', `${label}: command cancelled before it started`, { details: { command } }));
+        return;
+      }
+      options.signal.addEventListener('abort', () => {
+        kill();
+        fail(new FerryError('cancelled', `${label}: command cancelled`, { details: { command } }));
+      }, { once: true });
+    }
     client.once('close', lost);
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(() => {

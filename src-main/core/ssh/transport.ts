@@ -14,6 +14,13 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Kill the command and reject with FerryError('timeout') after this long. */
   timeoutMs?: number;
+  /**
+   * Receives stdout as it arrives, for commands that run for a long time (`tail -F`); the result's
+   * stdout is then left empty rather than growing without bound.
+   */
+  onStdout?: (chunk: Buffer) => void;
+  /** Kills the command and rejects with FerryError('cancelled') when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {

@@ -171,6 +171,21 @@ describe('pre-flight refusals change nothing', () => {
     }
   });
 
+  it('the migration port cannot be reached from the source host', async () => {
+    await cutLink(true);
+    try {
+      const check = await le.engine.call('migrations.check', { vm, from: 'a', to: 'b', mode: 'block' });
+      expect(check.ok).toBe(false);
+      expect(check.items.find((item) => item.check === 'network')).toMatchObject({ level: 'error', message: expect.stringContaining(`cannot connect to ${addressOf('b')}:`) });
+      await expect(le.engine.call('migrations.start', { vm, from: 'a', to: 'b', mode: 'block' })).rejects.toMatchObject({ code: 'preflight-failed', message: expect.stringContaining('cannot connect') });
+      // The one-shot listener that was tried is gone too.
+      expect(processesOn(le, 'b', 'python3')).toEqual([]);
+    } finally {
+      await cutLink(false);
+    }
+    await expectSourceIntactAndDestinationClean();
+  });
+
   it('a pre-existing destination image that is too small', async () => {
     await le.sh('b', `qemu-img create -q -f qcow2 ${diskPath} 16M`);
     const before = await le.sh('b', `md5sum ${diskPath}`);
