@@ -83,7 +83,22 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
 /** Proves heartbeats keep coming on `host` (the guest is alive there). */
 export async function assertTicking(le: LabEngine, host: string, name: string): Promise<void> {
   const before = Math.max(0, ...(await heartbeats(le, host, name)));
-  await waitFor(async () => Math.max(0, ...(await heartbeats(le, host, name))) >= before + 3, 30_000, `${name} ticking on ${host}`);
+  try {
+    await waitFor(async () => Math.max(0, ...(await heartbeats(le, host, name))) >= before + 3, 30_000, `${name} ticking on ${host}`);
+  } catch (error) {
+    // Say why the guest went quiet: QEMU 7.2 under TCG sometimes hands over a guest whose kernel
+    // then panics (seen with hand-run QEMU too), which is a different failure from a lost VM.
+    const panic = guestPanic(await serialText(le, host, name));
+    throw panic ? new Error(`${(error as Error).message}: the guest kernel panicked there: ${panic}`) : error;
+  }
+}
+
+/** The first lines of a guest kernel oops or panic in a serial log, if there is one. */
+export function guestPanic(log: string): string | null {
+  const lines = log.split('\n');
+  const first = lines.findIndex((line) => /general protection fault|BUG: |Oops|Kernel panic/.test(line));
+  if (first < 0) return null;
+  return lines.slice(first, first + 4).map((line) => line.trim()).join(' | ');
 }
 
 /**

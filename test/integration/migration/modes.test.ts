@@ -49,55 +49,75 @@ async function expectContinued(vm: string, sourceTicks: number[], diskPath: stri
   expect(await badRecords(le, 'b', diskPath, written)).toEqual([]);
 }
 
+/**
+ * QEMU 7.2 under TCG now and then hands over a guest whose kernel panics right after the move (a
+ * general protection fault in its block layer; the benchmark sees hand-run QEMU guests fall silent
+ * the same way). Only that failure, recognised in the guest's own serial log, earns one more attempt with a fresh
+ * guest; every assertion must still pass on that attempt, and the first failure is reported.
+ */
+async function allowingOneGuestPanic(scenario: () => Promise<void>): Promise<void> {
+  try {
+    await scenario();
+  } catch (error) {
+    if (!/the guest kernel panicked there/.test((error as Error).message)) throw error;
+    console.warn(`guest kernel panic after migration, trying once more: ${(error as Error).message}`);
+    await scenario();
+  }
+}
+
 describe('live migration over shared storage', () => {
   it('moves only memory; the guest keeps ticking from where it was', async () => {
-    const vm = uniqueName('mig-live');
-    const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: SHARED_DIR, dirtyMiB: 16 });
-    cleanups.push(() => removeGuest(le, vm, [diskPath]));
-    const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
-    expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: true, recommended: true });
+    await allowingOneGuestPanic(async () => {
+      const vm = uniqueName('mig-live');
+      const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: SHARED_DIR, dirtyMiB: 16 });
+      cleanups.push(() => removeGuest(le, vm, [diskPath]));
+      const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
+      expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: true, recommended: true });
 
-    const record = await migrate({ vm, from: 'a', to: 'b', mode: 'live', probe: 'serial' });
-    const report = reportOf(record);
-    expect(report.error).toBeNull();
-    expect(report.outcome).toBe('completed');
-    expect(report.disks).toEqual([]);
-    expect(report.ramBytes).toBeGreaterThan(1024 * 1024);
-    expect(report.downtimeMs).toBeGreaterThan(0);
-    expect(report.maxHeartbeatGapMs).not.toBeNull();
-    expect(record.samples.length).toBeGreaterThan(0);
-    expect(record.samples.some((sample) => sample.phase === 'memory' && sample.ram.totalBytes > 0)).toBe(true);
+      const record = await migrate({ vm, from: 'a', to: 'b', mode: 'live', probe: 'serial' });
+      const report = reportOf(record);
+      expect(report.error).toBeNull();
+      expect(report.outcome).toBe('completed');
+      expect(report.disks).toEqual([]);
+      expect(report.ramBytes).toBeGreaterThan(1024 * 1024);
+      expect(report.downtimeMs).toBeGreaterThan(0);
+      expect(report.maxHeartbeatGapMs).not.toBeNull();
+      expect(record.samples.length).toBeGreaterThan(0);
+      expect(record.samples.some((sample) => sample.phase === 'memory' && sample.ram.totalBytes > 0)).toBe(true);
 
-    expect(await le.engine.call('vms.list', { host: 'a' })).not.toContainEqual(expect.objectContaining({ name: vm }));
-    // The source QEMU has exited by the time the migration reports success; no file of it is left.
-    expect(await leftovers(le, 'a', vm, [])).toEqual([]);
-    const there = await le.engine.call('vms.info', { host: 'b', name: vm });
-    expect(there.state).toBe('running');
-    expect(there.definition?.disks[0]?.path).toBe(diskPath);
-    await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
+      expect(await le.engine.call('vms.list', { host: 'a' })).not.toContainEqual(expect.objectContaining({ name: vm }));
+      // The source QEMU has exited by the time the migration reports success; no file of it is left.
+      expect(await leftovers(le, 'a', vm, [])).toEqual([]);
+      const there = await le.engine.call('vms.info', { host: 'b', name: vm });
+      expect(there.state).toBe('running');
+      expect(there.definition?.disks[0]?.path).toBe(diskPath);
+      await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
+    });
   });
 });
 
 describe('block migration without shared storage', () => {
   it('copies the disk while the guest writes to it, then moves memory', async () => {
-    const vm = uniqueName('mig-block');
-    const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: LOCAL_DIR, diskMiB: 256, prefillMiB: 32 });
-    cleanups.push(() => removeGuest(le, vm, [diskPath]));
-    const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
-    expect(modes.find((mode) => mode.mode === 'live')?.possible).toBe(false);
-    expect(modes.find((mode) => mode.mode === 'block')).toMatchObject({ possible: true, recommended: true });
+    await allowingOneGuestPanic(async () => {
+      const vm = uniqueName('mig-block');
+      const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: LOCAL_DIR, diskMiB: 256, prefillMiB: 32 });
+      cleanups.push(() => removeGuest(le, vm, [diskPath]));
+      const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
+      expect(modes.find((mode) => mode.mode === 'live')?.possible).toBe(false);
+      expect(modes.find((mode) => mode.mode === 'block')).toMatchObject({ possible: true, recommended: true });
 
-    const record = await migrate({ vm, from: 'a', to: 'b', mode: 'block', probe: 'serial' });
-    const report = reportOf(record);
-    expect(report.error).toBeNull();
-    expect(report.outcome).toBe('completed');
-    expect(report.disks[0]?.bytes).toBeGreaterThanOrEqual(32 * 1024 * 1024);
-    expect(record.samples.some((sample) => sample.phase === 'copying-disks' && (sample.disks[0]?.transferredBytes ?? 0) > 0)).toBe(true);
-    const info = JSON.parse(await le.sh('b', `qemu-img info -U --output=json ${diskPath}`)) as { 'virtual-size': number; format: string };
-    expect(info).toMatchObject({ 'virtual-size': 256 * 1024 * 1024, format: 'qcow2' });
-    expect(await le.sh('b', `ls /run/ferry/ | grep -c tls- || true`)).toMatch(/^0/);
-    expect(await leftovers(le, 'a', vm, [])).toEqual([]);
-    await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
+      const record = await migrate({ vm, from: 'a', to: 'b', mode: 'block', probe: 'serial' });
+      const report = reportOf(record);
+      expect(report.error).toBeNull();
+      expect(report.outcome).toBe('completed');
+      expect(report.disks[0]?.bytes).toBeGreaterThanOrEqual(32 * 1024 * 1024);
+      expect(record.samples.some((sample) => sample.phase === 'copying-disks' && (sample.disks[0]?.transferredBytes ?? 0) > 0)).toBe(true);
+      const info = JSON.parse(await le.sh('b', `qemu-img info -U --output=json ${diskPath}`)) as { 'virtual-size': number; format: string };
+      expect(info).toMatchObject({ 'virtual-size': 256 * 1024 * 1024, format: 'qcow2' });
+      expect(await le.sh('b', `ls /run/ferry/ | grep -c tls- || true`)).toMatch(/^0/);
+      expect(await leftovers(le, 'a', vm, [])).toEqual([]);
+      await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
+    });
   });
 
   it('over TLS with a per-migration key that is removed afterwards', async () => {
@@ -115,28 +135,30 @@ describe('block migration without shared storage', () => {
   });
 
   it('--incremental copies only the top layer onto the base already on the destination', async () => {
-    const vm = uniqueName('mig-incr');
-    const base = `${LOCAL_DIR}/${vm}-base.qcow2`;
-    for (const host of ['a', 'b']) {
-      await le.sh(host, `qemu-img create -q -f qcow2 ${base} 128M && qemu-io -f qcow2 -c 'write -P 0x33 8M 16M' ${base} >/dev/null`);
-    }
-    const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: LOCAL_DIR, diskMiB: 128, backing: base });
-    cleanups.push(() => removeGuest(le, vm, [diskPath, base]));
-    const baseBefore = await le.sh('b', `md5sum ${base}`);
-    const check = await le.engine.call('migrations.check', { vm, from: 'a', to: 'b', mode: 'block', incremental: true });
-    expect(check.items.filter((item) => item.level === 'error')).toEqual([]);
-    expect(check.items.some((item) => item.check === 'backing' && item.level === 'ok')).toBe(true);
+    await allowingOneGuestPanic(async () => {
+      const vm = uniqueName('mig-incr');
+      const base = `${LOCAL_DIR}/${vm}-base.qcow2`;
+      for (const host of ['a', 'b']) {
+        await le.sh(host, `qemu-img create -q -f qcow2 ${base} 128M && qemu-io -f qcow2 -c 'write -P 0x33 8M 16M' ${base} >/dev/null`);
+      }
+      const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: LOCAL_DIR, diskMiB: 128, backing: base });
+      cleanups.push(() => removeGuest(le, vm, [diskPath, base]));
+      const baseBefore = await le.sh('b', `md5sum ${base}`);
+      const check = await le.engine.call('migrations.check', { vm, from: 'a', to: 'b', mode: 'block', incremental: true });
+      expect(check.items.filter((item) => item.level === 'error')).toEqual([]);
+      expect(check.items.some((item) => item.check === 'backing' && item.level === 'ok')).toBe(true);
 
-    const record = await migrate({ vm, from: 'a', to: 'b', mode: 'block', incremental: true });
-    expect(reportOf(record).error).toBeNull();
-    // Only the top layer crossed: far less than the 16 MiB in the base.
-    expect(reportOf(record).disks[0]?.bytes ?? 0).toBeLessThan(8 * 1024 * 1024);
-    const chain = JSON.parse(await le.sh('b', `qemu-img info -U --output=json --backing-chain ${diskPath}`)) as Array<{ filename: string }>;
-    expect(chain.map((image) => image.filename)).toEqual([diskPath, base]);
-    expect(await le.sh('b', `md5sum ${base}`)).toBe(baseBefore);
-    // The base's data reads through the new top layer on the destination.
-    expect(await le.sh('b', `qemu-io -r -U -f qcow2 -c 'read -P 0x33 8M 16M' ${diskPath} | head -n1`)).toMatch(/read 16777216/);
-    await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
+      const record = await migrate({ vm, from: 'a', to: 'b', mode: 'block', incremental: true });
+      expect(reportOf(record).error).toBeNull();
+      // Only the top layer crossed: far less than the 16 MiB in the base.
+      expect(reportOf(record).disks[0]?.bytes ?? 0).toBeLessThan(8 * 1024 * 1024);
+      const chain = JSON.parse(await le.sh('b', `qemu-img info -U --output=json --backing-chain ${diskPath}`)) as Array<{ filename: string }>;
+      expect(chain.map((image) => image.filename)).toEqual([diskPath, base]);
+      expect(await le.sh('b', `md5sum ${base}`)).toBe(baseBefore);
+      // The base's data reads through the new top layer on the destination.
+      expect(await le.sh('b', `qemu-io -r -U -f qcow2 -c 'read -P 0x33 8M 16M' ${diskPath} | head -n1`)).toMatch(/read 16777216/);
+      await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
+    });
   });
 
   it('refuses --incremental when the backing file is missing on the destination', async () => {
@@ -175,16 +197,18 @@ describe('offline migration', () => {
   });
 
   it('--keep-state resumes the guest on the destination where it stopped', async () => {
-    const vm = uniqueName('mig-state');
-    const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: SHARED_DIR });
-    cleanups.push(() => removeGuest(le, vm, [diskPath]));
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const record = await migrate({ vm, from: 'a', to: 'b', mode: 'offline', keepState: true });
-    expect(reportOf(record).error).toBeNull();
-    expect(reportOf(record).ramBytes).toBeGreaterThan(0);
-    expect((await le.engine.call('vms.info', { host: 'b', name: vm })).state).toBe('running');
-    await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
-    for (const host of ['a', 'b']) expect(await le.sh(host, `ls /var/lib/ferry/state/ 2>/dev/null | grep -c ${vm} || true`)).toMatch(/^0/);
+    await allowingOneGuestPanic(async () => {
+      const vm = uniqueName('mig-state');
+      const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: SHARED_DIR });
+      cleanups.push(() => removeGuest(le, vm, [diskPath]));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const record = await migrate({ vm, from: 'a', to: 'b', mode: 'offline', keepState: true });
+      expect(reportOf(record).error).toBeNull();
+      expect(reportOf(record).ramBytes).toBeGreaterThan(0);
+      expect((await le.engine.call('vms.info', { host: 'b', name: vm })).state).toBe('running');
+      await expectContinued(vm, await heartbeats(le, 'a', vm), diskPath);
+      for (const host of ['a', 'b']) expect(await le.sh(host, `ls /var/lib/ferry/state/ 2>/dev/null | grep -c ${vm} || true`)).toMatch(/^0/);
+    });
   });
 });
 
