@@ -68,6 +68,14 @@ export class MonitorHandle {
     }
   }
 
+  /**
+   * A command that only sets a value, so repeating it is harmless: retried across an SSH drop
+   * like a query (a live control may arrive while the runner is still reconnecting).
+   */
+  async repeatable<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+    return this.query<T>(command, args);
+  }
+
   /** Asks QEMU to exit; the monitor closing before it answers is the expected outcome. */
   async quit(): Promise<void> {
     try {

@@ -295,7 +295,7 @@ export class MigrationService {
     if (Object.keys(parameters).length > 0) {
       // QEMU serves one monitor client, so the change goes through the runner's own connection.
       if (!context.sourceMonitor) throw new FerryError('busy', 'The migration is not at a stage where its speed can be changed', { hint: 'Try again once memory is being copied.' });
-      await context.sourceMonitor.command('migrate-set-parameters', parameters);
+      await context.sourceMonitor.repeatable('migrate-set-parameters', parameters);
       if (args.bandwidthMiBps !== undefined) context.options.bandwidthMiBps = args.bandwidthMiBps;
       if (args.downtimeMs !== undefined) context.options.downtimeMs = args.downtimeMs;
     }

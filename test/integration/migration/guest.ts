@@ -88,8 +88,12 @@ export async function assertTicking(le: LabEngine, host: string, name: string): 
   } catch (error) {
     // Say why the guest went quiet: QEMU 7.2 under TCG sometimes hands over a guest whose kernel
     // then panics (seen with hand-run QEMU too), which is a different failure from a lost VM.
-    const panic = guestPanic(await serialText(le, host, name));
-    throw panic ? new Error(`${(error as Error).message}: the guest kernel panicked there: ${panic}`) : error;
+    const log = await serialText(le, host, name);
+    const panic = guestPanic(log);
+    if (panic) throw new Error(`${(error as Error).message}: the guest kernel panicked there: ${panic}`);
+    const state = await le.engine.call('vms.info', { host, name }).then((info) => info.qemuStatus ?? info.state).catch(() => 'unknown');
+    const tail = log.trim().split('\n').slice(-2).join(' | ');
+    throw new Error(`${(error as Error).message}: the guest fell silent there while QEMU says "${state}" (last serial lines: ${tail})`);
   }
 }
 

@@ -52,14 +52,17 @@ async function expectContinued(vm: string, sourceTicks: number[], diskPath: stri
 /**
  * QEMU 7.2 under TCG now and then hands over a guest whose kernel panics right after the move (a
  * general protection fault in its block layer; the benchmark sees hand-run QEMU guests fall silent
- * the same way). Only that failure, recognised in the guest's own serial log, earns one more attempt with a fresh
+ * the same way, sometimes without a panic in the log). Only that failure — a panic in the guest's
+ * serial log, or silence while QEMU says the VM runs — earns one more attempt with a fresh
  * guest; every assertion must still pass on that attempt, and the first failure is reported.
  */
 async function allowingOneGuestPanic(scenario: () => Promise<void>): Promise<void> {
   try {
     await scenario();
   } catch (error) {
-    if (!/the guest kernel panicked there/.test((error as Error).message)) throw error;
+    // A Ferry that lost the VM shows up elsewhere (state, records, leftovers); this is the guest
+    // itself dead or silent inside a QEMU that runs.
+    if (!/the guest kernel panicked there|the guest fell silent there while QEMU says "running"/.test((error as Error).message)) throw error;
     console.warn(`guest kernel panic after migration, trying once more: ${(error as Error).message}`);
     await scenario();
   }
