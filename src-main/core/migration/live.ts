@@ -262,6 +262,15 @@ async function completeMirrors(context: RunContext, source: MonitorHandle, indic
   }
 }
 
+/** Completes the mirrors and lets the paused source go on; returns true once it has. */
+async function switchOver(context: RunContext, source: MonitorHandle, mirrorIndices: number[]): Promise<boolean> {
+  context.setPhase('switchover');
+  await completeMirrors(context, source, mirrorIndices);
+  await source.command('migrate-continue', { state: 'pre-switchover' });
+  await dismissMirrors(source, mirrorIndices);
+  return true;
+}
+
 /** Concluded mirrors and their NBD clients go once the switch-over is under way (off the downtime). */
 async function dismissMirrors(source: MonitorHandle, indices: number[]): Promise<void> {
   for (const index of indices) {
@@ -283,19 +292,14 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
   const stall = new StallWatch();
   let postcopyStarted = false;
   let announced: string | undefined;
+  let switchedOver = false;
   for (;;) {
     throwIfCancelled(context.signal);
     // At pre-switchover the guest is paused: act on the event at once, without a query first.
-    if (announced === 'pre-switchover' && mirrorIndices.length > 0) {
-      context.setPhase('switchover');
-      await completeMirrors(context, source, mirrorIndices);
-      await source.command('migrate-continue', { state: 'pre-switchover' });
-      await dismissMirrors(source, mirrorIndices);
-      mirrorIndices = [];
-    }
+    if (announced === 'pre-switchover' && !switchedOver) switchedOver = await switchOver(context, source, mirrorIndices);
     const info = await source.query<MigrateInfo>('query-migrate');
     const status = info.status ?? 'none';
-    const jobs = mirrorIndices.length > 0 ? await blockJobs(context, source) : [];
+    const jobs = mirrorIndices.length > 0 && !switchedOver ? await blockJobs(context, source) : [];
     switch (status) {
       case 'completed':
         context.emitSample(sampler.sample(Date.now(), 'switchover', info, jobs));
@@ -304,11 +308,8 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
       case 'cancelled':
         throw new FerryError('migration-failed', `QEMU reports the migration ${status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}`, { hint: 'The VM keeps running on the source. Check the link and the destination host, then try again.' });
       case 'pre-switchover':
-        context.setPhase('switchover');
-        await completeMirrors(context, source, mirrorIndices);
-        await source.command('migrate-continue', { state: 'pre-switchover' });
-        await dismissMirrors(source, mirrorIndices);
-        mirrorIndices = [];
+        // Once only: a query racing the continue can still read pre-switchover.
+        if (!switchedOver) switchedOver = await switchOver(context, source, mirrorIndices);
         break;
       case 'device':
         context.setPhase('switchover');
