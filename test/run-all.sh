@@ -4,21 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-needed_packages=(qemu-system-x86 qemu-utils openssh-server openssh-client busybox-static cpio iproute2 chromium xvfb procps kmod psmisc)
-missing=()
-for pkg in "${needed_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "Missing Debian packages: ${missing[*]}" >&2
-    echo "Install them first:  sudo apt-get install -y ${missing[*]}   (the lab also needs root: run this script as root)" >&2
-    exit 1
-  fi
-  echo "Installing Debian packages: ${missing[*]}"
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash test/lab/install-packages.sh
 if [ "$(id -u)" -ne 0 ]; then
   echo "The test lab creates network namespaces and runs sshd and QEMU: run this script as root." >&2
   exit 1

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sleep } from './exec.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, sleep } from './exec.js';
 import { ensureAccel } from './accel.js';
 import { ensureGuestImage } from './guest-image.js';
 import {
@@ -20,6 +21,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   const log = opts.log ?? (() => undefined);
   const count = opts.hosts ?? 2;
   if (!Number.isInteger(count) || count < 1 || count > MAX_HOSTS) throw new Error(`--hosts must be 1..${MAX_HOSTS}`);
+  await ensurePackages(log);
   const dir = labDir();
   const p = labPaths(dir);
   mkdirSync(p.shared, { recursive: true });
@@ -152,4 +154,12 @@ export function labStatus(): LabStatus | null {
     guest: { kernel: p.kernel, initrd: p.initrd, accel: state.accel },
     hosts,
   };
+}
+
+/** The Debian packages the lab runs on: installed as root, named (and the lab stops) otherwise. */
+async function ensurePackages(log: (line: string) => void): Promise<void> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'install-packages.sh');
+  const result = await run('bash', [script], { allowFail: true });
+  if (result.stdout.trim()) log(result.stdout.trim());
+  if (result.code !== 0) throw new Error(result.stderr.trim() || `${script} failed (${result.code})`);
 }

@@ -122,7 +122,9 @@ export function sshdPid(h: HostLayout): number | undefined {
 export async function startSshd(h: HostLayout, dir: string): Promise<number> {
   mkdirSync(`${h.ferryDir}/images`, { recursive: true });
   writeSshdConfig(h, dir);
-  await run('/usr/sbin/sshd', ['-t', '-f', h.sshdConfig]);
+  // Checked the way it will run: in a private /run, where sshd's privilege separation directory
+  // is made fresh. The machine's own /run/sshd exists only where an sshd was started before.
+  await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o mode=755 ferry-lab-check /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -t -f '${h.sshdConfig}'`]);
   const logFd = openSync(h.sshdLog, 'a');
   // detached + unref: sshd must outlive the CLI or test process that started it.
   const child = spawn(
