@@ -7,20 +7,42 @@ export interface SshAuthOptions {
   /** Path of the ssh-agent socket (SSH_AUTH_SOCK). */
   agent?: string;
   identityFile?: string;
+  /**
+   * True when Ferry picked identityFile itself (ssh's default ~/.ssh/id_*), not the user. Such a
+   * key that needs a passphrase nobody gave is skipped, as `ssh -o BatchMode=yes` does: the agent
+   * often holds it decrypted. A key the user named fails instead, asking for the passphrase.
+   */
+  identityFileIsDefault?: boolean;
   passphrase?: string;
   password?: string;
+}
+
+export interface IdentityChoice {
+  identity: ParsedKey | undefined;
+  /** Why a default identity file was left out (it needs a passphrase), if it was. */
+  skipped: FerryError | undefined;
 }
 
 /**
  * Reads and decrypts the identity file up front, because ssh2 silently skips a key it cannot
  * parse and the user would only see a generic "authentication failed".
  */
-export async function loadIdentity(path: string, passphrase: string | undefined): Promise<ParsedKey> {
+export async function chooseIdentity(auth: SshAuthOptions): Promise<IdentityChoice> {
+  if (auth.identityFile === undefined) return { identity: undefined, skipped: undefined };
+  const read = await readIdentity(auth.identityFile, auth.passphrase);
+  if ('key' in read) return { identity: read.key, skipped: undefined };
+  if (read.needsPassphrase && auth.identityFileIsDefault === true) return { identity: undefined, skipped: read.error };
+  throw read.error;
+}
+
+type IdentityRead = { key: ParsedKey } | { error: FerryError; needsPassphrase: boolean };
+
+async function readIdentity(path: string, passphrase: string | undefined): Promise<IdentityRead> {
   let data: Buffer;
   try {
     data = await readFile(path);
   } catch (error) {
-    throw new FerryError('auth-failed', `Cannot read identity file ${path}: ${(error as Error).message}`, { hint: 'Check the IdentityFile path.', cause: error });
+    return { error: new FerryError('auth-failed', `Cannot read identity file ${path}: ${(error as Error).message}`, { hint: 'Check the IdentityFile path.', cause: error }), needsPassphrase: false };
   }
   const parsed = ssh2.utils.parseKey(data, passphrase);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
@@ -28,11 +50,13 @@ export async function loadIdentity(path: string, passphrase: string | undefined)
     const reason = key instanceof Error ? key.message : 'no key found';
     const encrypted = /encrypted|passphrase|decrypt|bad/i.test(reason);
     if (encrypted && passphrase === undefined) {
-      throw new FerryError('auth-failed', `Identity file ${path} is protected by a passphrase`, { hint: 'Enter the passphrase, or load the key into ssh-agent with ssh-add.', details: { identityFile: path } });
+      const error = new FerryError('auth-failed', `Identity file ${path} is protected by a passphrase`, { hint: 'Enter the passphrase, or load the key into ssh-agent with ssh-add.', details: { identityFile: path } });
+      return { error, needsPassphrase: true };
     }
-    throw new FerryError('auth-failed', `Cannot use identity file ${path}: ${encrypted ? 'wrong passphrase' : reason}`, { hint: encrypted ? 'Check the passphrase.' : 'The file must be an OpenSSH or PEM private key.', details: { identityFile: path } });
+    const error = new FerryError('auth-failed', `Cannot use identity file ${path}: ${encrypted ? 'wrong passphrase' : reason}`, { hint: encrypted ? 'Check the passphrase.' : 'The file must be an OpenSSH or PEM private key.', details: { identityFile: path } });
+    return { error, needsPassphrase: false };
   }
-  return key;
+  return { key };
 }
 
 /** The order `ssh` uses: agent, identity file, password, then keyboard-interactive. */

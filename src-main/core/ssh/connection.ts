@@ -3,11 +3,13 @@ import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { FerryError, toFerryError } from '../errors.js';
-import { authHandler, authMethods, loadIdentity, type SshAuthOptions } from './auth.js';
+import { authHandler, authMethods, chooseIdentity, type SshAuthOptions } from './auth.js';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 import { stdoutOrThrow } from './command-result.js';
-import { verifyHostKey, type UnknownHostKeyPrompt } from './host-key-policy.js';
-import type { KnownHostsFile } from './known-hosts.js';
+import { hostKeyAlgorithmsFor, isNoMatchingHostKeyFormat } from './host-key-algorithms.js';
+import { presentedHostKey } from './host-key-probe.js';
+import { newKeyTypeRefusal, verifyHostKey, type UnknownHostKeyPrompt } from './host-key-policy.js';
+import { knownHostsName, knownKeyTypesOf, type KnownHostsFile } from './known-hosts.js';
 import { Limiter } from './limiter.js';
 import { execOnClient } from './remote-exec.js';
 import { mapConnectError, type Ssh2Error } from './ssh-errors.js';
@@ -306,9 +308,10 @@ export class SshTransport extends EventEmitter implements HostTransport {
 
   private async openClient(): Promise<Client> {
     const o = this.options;
-    const identity = o.auth.identityFile === undefined ? undefined : await loadIdentity(o.auth.identityFile, o.auth.passphrase);
+    const { identity, skipped } = await chooseIdentity(o.auth);
     const methods = authMethods(o.username, o.auth, identity);
     if (methods.length === 0) {
+      if (skipped !== undefined) throw skipped;
       throw new FerryError('auth-failed', `${this.label}: no way to authenticate as ${o.username}@${o.host}`, { hint: 'Configure an identity file, ssh-agent (SSH_AUTH_SOCK) or a password.' });
     }
     let sock: Duplex | undefined;
@@ -316,9 +319,14 @@ export class SshTransport extends EventEmitter implements HostTransport {
       this.jump ??= new SshTransport(o.proxyJump);
       sock = await this.jump.openTcp(o.host, o.port);
     }
-    const target = { label: this.label, host: o.host, port: o.port, username: o.username, methods: methods.map((m) => m.type) };
+    const tried = methods.map((m): string => m.type);
+    if (skipped !== undefined) tried.push(`not ${o.auth.identityFile ?? 'the identity file'} (it needs a passphrase)`);
+    const target = { label: this.label, host: o.host, port: o.port, username: o.username, methods: tried };
+    const knownKeyTypes = await knownKeyTypesOf(o.host, o.port, o.knownHostsFiles);
+    const serverHostKey = hostKeyAlgorithmsFor(knownKeyTypes);
+    let offeredNoKnownKeyType = false;
 
-    return new Promise<Client>((resolve, reject) => {
+    const handshake = new Promise<Client>((resolve, reject) => {
       const client = new ssh2.Client();
       let verdict: FerryError | undefined;
       let settled = false;
@@ -344,7 +352,10 @@ export class SshTransport extends EventEmitter implements HostTransport {
         sock?.destroy();
         reject(error);
       };
-      const onError = (error: Ssh2Error): void => finish(verdict ?? mapConnectError(error, target));
+      const onError = (error: Ssh2Error): void => {
+        offeredNoKnownKeyType = verdict === undefined && serverHostKey !== undefined && isNoMatchingHostKeyFormat(error);
+        finish(verdict ?? mapConnectError(error, target));
+      };
       const onClose = (): void => finish(verdict ?? new FerryError('connection-failed', `${this.label}: ${o.host}:${o.port} closed the connection during the handshake`, { hint: 'Check the sshd logs on the host.' }));
       client.on('error', onError);
       client.on('close', onClose);
@@ -359,6 +370,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
         readyTimeout: 0,
         keepaliveInterval: o.keepaliveIntervalMs,
         keepaliveCountMax: 3,
+        ...(serverHostKey === undefined ? {} : { algorithms: { serverHostKey } }),
         authHandler: authHandler(methods),
         hostVerifier: (key: Buffer, verify: (valid: boolean) => void): void => {
           clearTimeout(timer);
@@ -381,6 +393,27 @@ export class SshTransport extends EventEmitter implements HostTransport {
         finish(toFerryError(error));
       }
     });
+    return handshake.catch(async (error: unknown) => {
+      if (!offeredNoKnownKeyType) throw error;
+      throw await this.newKeyTypeError(knownKeyTypes);
+    });
+  }
+
+  /**
+   * The server offered none of the key types it is known by. A second handshake, refused at the
+   * host-key step, learns what it does present, so the refusal can name the type and fingerprint.
+   */
+  private async newKeyTypeError(knownKeyTypes: readonly string[]): Promise<FerryError> {
+    const o = this.options;
+    const sock = this.jump === undefined ? undefined : await this.jump.openTcp(o.host, o.port).catch(() => undefined);
+    const key = await presentedHostKey({ host: o.host, port: o.port, ...(sock === undefined ? {} : { sock }) }, o.readyTimeoutMs);
+    if (key !== undefined) {
+      // Without a prompt, the policy can only refuse; it words the refusal from known_hosts as it is now.
+      const refusal = await verifyHostKey(key, { label: this.label, host: o.host, port: o.port, knownHostsFiles: o.knownHostsFiles, onUnknownHostKey: undefined }).then(() => undefined, toFerryError);
+      if (refusal !== undefined) return refusal;
+    }
+    const files = o.knownHostsFiles.map((file) => file.path);
+    return newKeyTypeRefusal(this.label, knownHostsName(o.host, o.port), { keyType: undefined, fingerprint: undefined, knownKeyTypes, files });
   }
 }
 

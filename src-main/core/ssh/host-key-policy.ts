@@ -6,8 +6,6 @@ export interface UnknownHostKeyInfo {
   port: number;
   keyType: string;
   fingerprint: string;
-  /** Non-empty when the host is known by a key of another type (not a change, but worth saying). */
-  otherKnownKeyTypes: string[];
 }
 
 export type UnknownHostKeyPrompt = (info: UnknownHostKeyInfo) => Promise<boolean>;
@@ -21,9 +19,9 @@ export interface HostKeyPolicy {
 }
 
 /**
- * Resolves if the presented key may be used, rejects with the FerryError to show otherwise. An
- * unknown key is only ever trusted on an explicit yes from the user; a changed or revoked key is
- * never trusted from here at all.
+ * Resolves if the presented key may be used, rejects with the FerryError to show otherwise. A key
+ * of a host with nothing on record is only ever trusted on an explicit yes from the user; a changed
+ * or revoked key, or a key of a new type for a known host, is never trusted from here at all.
  */
 export async function verifyHostKey(key: Buffer, policy: HostKeyPolicy): Promise<void> {
   const keyType = keyTypeOfBlob(key);
@@ -49,13 +47,14 @@ export async function verifyHostKey(key: Buffer, policy: HostKeyPolicy): Promise
           details: { keyType, fingerprint: result.fingerprint, knownFingerprints: result.knownFingerprints, file: result.file, line: result.line },
         },
       );
+    case 'other-type':
+      throw newKeyTypeRefusal(label, name, { keyType, fingerprint: result.fingerprint, knownKeyTypes: result.knownKeyTypes, files: result.files });
     case 'unknown': {
-      const info = { host, port, keyType, fingerprint: result.fingerprint, otherKnownKeyTypes: result.otherKnownKeyTypes };
-      const details = { keyType, fingerprint: result.fingerprint, otherKnownKeyTypes: result.otherKnownKeyTypes };
-      const also = result.otherKnownKeyTypes.length === 0 ? '' : ` (the host is known by a ${result.otherKnownKeyTypes.join('/')} key, but presented ${keyType})`;
+      const info = { host, port, keyType, fingerprint: result.fingerprint };
+      const details = { keyType, fingerprint: result.fingerprint };
       const hint = `Compare ${result.fingerprint} with the output of \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType.replace(/^ssh-|-.*$/g, '')}_key.pub\` on the host, then accept it.`;
       if (policy.onUnknownHostKey === undefined) {
-        throw new FerryError('host-key-unknown', `${label}: the ${keyType} host key of ${name} is not known${also}; its fingerprint is ${result.fingerprint}`, { hint, details });
+        throw new FerryError('host-key-unknown', `${label}: the ${keyType} host key of ${name} is not known; its fingerprint is ${result.fingerprint}`, { hint, details });
       }
       let accepted: boolean;
       try {
@@ -72,4 +71,31 @@ export async function verifyHostKey(key: Buffer, policy: HostKeyPolicy): Promise
       return;
     }
   }
+}
+
+export interface NewKeyType {
+  /** What the host presented; undefined when it offered none of the known types and could not be asked. */
+  keyType: string | undefined;
+  fingerprint: string | undefined;
+  knownKeyTypes: readonly string[];
+  /** The known_hosts files holding the keys on record. */
+  files: readonly string[];
+}
+
+/**
+ * A known host presenting a key type it is not known by gets no prompt: under accept-new that
+ * would trust an attacker's key of a type the real host never had.
+ */
+export function newKeyTypeRefusal(label: string, name: string, found: NewKeyType): FerryError {
+  const known = found.knownKeyTypes.join(', ');
+  const presented = found.keyType === undefined ? 'offered none of them' : `presented a ${found.keyType} host key (${found.fingerprint ?? 'fingerprint unknown'})`;
+  const removal = found.files.map((file) => `ssh-keygen -R '${name}' -f '${file}'`).join(' and ');
+  return new FerryError(
+    'host-key-changed',
+    `${label}: ${name} is known only by its ${known} host key, but ${presented}. Refusing to trust a new key type for a known host: someone may be intercepting the connection, or the host's keys were replaced.`,
+    {
+      hint: `If the host really changed its keys, remove its old entry with: ${removal} and connect again to review the new key.`,
+      details: { keyType: found.keyType, fingerprint: found.fingerprint, knownKeyTypes: [...found.knownKeyTypes], files: [...found.files] },
+    },
+  );
 }

@@ -22,12 +22,9 @@ export interface HostKey {
 
 export type HostKeyCheck =
   | { status: 'known'; file: string; line: number }
-  | {
-      status: 'unknown';
-      fingerprint: string;
-      /** Key types this host is known by, when it presented a key of another type. */
-      otherKnownKeyTypes: string[];
-    }
+  | { status: 'unknown'; fingerprint: string }
+  /** The host is known, but only by keys of other types: a new type is never trusted silently. */
+  | { status: 'other-type'; fingerprint: string; knownKeyTypes: string[]; files: string[] }
   | { status: 'changed'; fingerprint: string; knownFingerprints: string[]; file: string; line: number }
   | { status: 'revoked'; fingerprint: string; file: string; line: number };
 
@@ -123,26 +120,44 @@ async function readIfExists(path: string): Promise<string> {
   }
 }
 
-export async function checkHostKey(presented: HostKey, files: readonly KnownHostsFile[]): Promise<HostKeyCheck> {
-  const name = knownHostsName(presented.host, presented.port);
-  const fingerprint = fingerprintSha256(presented.key);
-  const sameType: { entry: KnownHostEntry; file: string }[] = [];
-  const otherTypes = new Set<string>();
-  let known: { file: string; line: number } | undefined;
-
+/** Every line of `files` that speaks about this host, in file order; @cert-authority lines excluded. */
+async function entriesForHost(host: string, port: number, files: readonly KnownHostsFile[]): Promise<{ entry: KnownHostEntry; file: string }[]> {
+  const name = knownHostsName(host, port);
+  const found: { entry: KnownHostEntry; file: string }[] = [];
   for (const file of files) {
     for (const entry of parseKnownHosts(await readIfExists(file.path))) {
       if (entry.marker === 'cert-authority') continue;
-      if (!hostFieldMatches(entry.hosts, name)) continue;
-      const sameKey = entry.key.equals(presented.key);
-      // Revocation wins over any other line, in any file: that is its whole point.
-      if (entry.marker === 'revoked') {
-        if (sameKey) return { status: 'revoked', fingerprint, file: file.path, line: entry.line };
-        continue;
-      }
-      if (sameKey && entry.keyType === presented.keyType) known ??= { file: file.path, line: entry.line };
-      else if (entry.keyType === presented.keyType) sameType.push({ entry, file: file.path });
-      else otherTypes.add(entry.keyType);
+      if (hostFieldMatches(entry.hosts, name)) found.push({ entry, file: file.path });
+    }
+  }
+  return found;
+}
+
+/** The key types the host is trusted with, in file order; revoked lines trust nothing. */
+export async function knownKeyTypesOf(host: string, port: number, files: readonly KnownHostsFile[]): Promise<string[]> {
+  const entries = await entriesForHost(host, port, files);
+  return [...new Set(entries.filter(({ entry }) => entry.marker !== 'revoked').map(({ entry }) => entry.keyType))];
+}
+
+export async function checkHostKey(presented: HostKey, files: readonly KnownHostsFile[]): Promise<HostKeyCheck> {
+  const fingerprint = fingerprintSha256(presented.key);
+  const sameType: { entry: KnownHostEntry; file: string }[] = [];
+  const otherTypes = new Set<string>();
+  const otherTypeFiles = new Set<string>();
+  let known: { file: string; line: number } | undefined;
+
+  for (const { entry, file } of await entriesForHost(presented.host, presented.port, files)) {
+    const sameKey = entry.key.equals(presented.key);
+    // Revocation wins over any other line, in any file: that is its whole point.
+    if (entry.marker === 'revoked') {
+      if (sameKey) return { status: 'revoked', fingerprint, file, line: entry.line };
+      continue;
+    }
+    if (sameKey && entry.keyType === presented.keyType) known ??= { file, line: entry.line };
+    else if (entry.keyType === presented.keyType) sameType.push({ entry, file });
+    else {
+      otherTypes.add(entry.keyType);
+      otherTypeFiles.add(file);
     }
   }
 
@@ -157,7 +172,8 @@ export async function checkHostKey(presented: HostKey, files: readonly KnownHost
       line: first.entry.line,
     };
   }
-  return { status: 'unknown', fingerprint, otherKnownKeyTypes: [...otherTypes] };
+  if (otherTypes.size > 0) return { status: 'other-type', fingerprint, knownKeyTypes: [...otherTypes], files: [...otherTypeFiles] };
+  return { status: 'unknown', fingerprint };
 }
 
 /** Appends a plain (unhashed) entry, creating the file 0600 and its directory 0700 if needed. */

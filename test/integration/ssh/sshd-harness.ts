@@ -10,24 +10,29 @@ export interface KeyPair {
   fingerprint: string;
 }
 
-/** A throwaway OpenSSH server on 127.0.0.1: its own host key, key-only root login, all in a tmp dir. */
+export interface TestSshdOptions {
+  /** ssh-keygen -t values, one host key each; the first is `hostKey`. Default: ed25519 only. */
+  hostKeyTypes?: string[];
+}
+
+/** A throwaway OpenSSH server on 127.0.0.1: its own host keys, key-only root login, all in a tmp dir. */
 export class TestSshd {
   readonly dir: string;
   port = 0;
-  hostKey!: KeyPair;
+  hostKeys: KeyPair[] = [];
   private process: ChildProcess | undefined;
   private generation = 0;
 
-  private constructor() {
+  private constructor(private readonly hostKeyTypes: string[]) {
     this.dir = mkdtempSync(join(tmpdir(), 'ferry-sshd-'));
   }
 
-  static async start(): Promise<TestSshd> {
-    const sshd = new TestSshd();
+  static async start(options: TestSshdOptions = {}): Promise<TestSshd> {
+    const sshd = new TestSshd(options.hostKeyTypes ?? ['ed25519']);
     // sshd insists on its privilege-separation directory, which minimal containers lack.
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
     sshd.port = await freePort();
-    sshd.hostKey = sshd.generateKey('host-key-0', 'ed25519');
+    sshd.hostKeys = sshd.generateHostKeys();
     writeFileSync(join(sshd.dir, 'authorized_keys'), '');
     await sshd.launch();
     return sshd;
@@ -38,6 +43,12 @@ export class TestSshd {
     execFileSync('ssh-keygen', ['-q', '-t', type, '-N', passphrase, '-C', name, '-f', path]);
     const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${path}.pub`], { encoding: 'utf8' }).split(' ')[1] ?? '';
     return { path, publicLine: readFileSync(`${path}.pub`, 'utf8').trim(), fingerprint };
+  }
+
+  get hostKey(): KeyPair {
+    const first = this.hostKeys[0];
+    if (first === undefined) throw new Error('the test sshd has no host key');
+    return first;
   }
 
   authorize(key: KeyPair): void {
@@ -54,11 +65,18 @@ export class TestSshd {
     return this.killConnectionsOf(this.process?.pid);
   }
 
-  /** Restarts on the same port, optionally with a brand-new host key. */
+  /** Restarts on the same port, optionally with brand-new host keys of the same types. */
   async restart(options: { newHostKey?: boolean } = {}): Promise<void> {
     await this.stop();
-    if (options.newHostKey === true) this.hostKey = this.generateKey(`host-key-${++this.generation}`, 'ed25519');
+    if (options.newHostKey === true) {
+      this.generation++;
+      this.hostKeys = this.generateHostKeys();
+    }
     await this.launch();
+  }
+
+  private generateHostKeys(): KeyPair[] {
+    return this.hostKeyTypes.map((type) => this.generateKey(`host-key-${this.generation}-${type}`, type));
   }
 
   async stop(): Promise<void> {
@@ -100,7 +118,7 @@ export class TestSshd {
       [
         `Port ${this.port}`,
         'ListenAddress 127.0.0.1',
-        `HostKey ${this.hostKey.path}`,
+        ...this.hostKeys.map((key) => `HostKey ${key.path}`),
         `PidFile ${join(this.dir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${join(this.dir, 'authorized_keys')}`,
         'PermitRootLogin prohibit-password',

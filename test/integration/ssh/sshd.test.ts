@@ -218,7 +218,7 @@ describe('SshTransport against a real sshd', () => {
       },
     });
     await expect(first.run('echo first')).resolves.toBe('first\n');
-    expect(asked).toEqual([{ host: '127.0.0.1', port: sshd.port, keyType: 'ssh-ed25519', fingerprint: sshd.hostKey.fingerprint, otherKnownKeyTypes: [] }]);
+    expect(asked).toEqual([{ host: '127.0.0.1', port: sshd.port, keyType: 'ssh-ed25519', fingerprint: sshd.hostKey.fingerprint }]);
     expect(readFileSync(knownHosts, 'utf8')).toContain(`${knownHostsName('127.0.0.1', sshd.port)} ssh-ed25519 `);
     expect(statSync(knownHosts).mode & 0o777).toBe(0o600);
 

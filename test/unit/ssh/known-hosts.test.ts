@@ -111,7 +111,7 @@ describe('checkHostKey', () => {
   it('keeps [host]:port apart from host', async () => {
     const files = [file('ports', `${entry('[kvm1]:2222', keys.ed1)}\n`)];
     await expect(checkHostKey({ host: 'kvm1', port: 2222, keyType: keys.ed1.type, key: keys.ed1.blob }, files)).resolves.toMatchObject({ status: 'known' });
-    await expect(checkHostKey({ host: 'kvm1', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, files)).resolves.toEqual({ status: 'unknown', fingerprint: fingerprintSha256(keys.ed1.blob), otherKnownKeyTypes: [] });
+    await expect(checkHostKey({ host: 'kvm1', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, files)).resolves.toEqual({ status: 'unknown', fingerprint: fingerprintSha256(keys.ed1.blob) });
   });
 
   it('reports an unknown host with its fingerprint', async () => {
@@ -119,7 +119,6 @@ describe('checkHostKey', () => {
     await expect(checkHostKey({ host: 'new', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, files)).resolves.toEqual({
       status: 'unknown',
       fingerprint: fingerprintSha256(keys.ed1.blob),
-      otherKnownKeyTypes: [],
     });
   });
 
@@ -134,11 +133,14 @@ describe('checkHostKey', () => {
     });
   });
 
-  it('treats a key of another type as unknown but says which types are known', async () => {
-    const f = file('othertype', `${entry('kvm1', keys.rsa)}\n`);
-    await expect(checkHostKey({ host: 'kvm1', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, [f])).resolves.toMatchObject({
-      status: 'unknown',
-      otherKnownKeyTypes: ['ssh-rsa'],
+  it('tells a key of a new type for a known host apart from an unknown host, naming the known types and files', async () => {
+    const user = file('othertype-user', `${entry('kvm1', keys.rsa)}\n`);
+    const ferry = file('othertype-ferry', `${entry('kvm1', keys.ecdsa)}\n${entry('kvm2', keys.ed1)}\n`);
+    await expect(checkHostKey({ host: 'kvm1', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, [ferry, user])).resolves.toEqual({
+      status: 'other-type',
+      fingerprint: fingerprintSha256(keys.ed1.blob),
+      knownKeyTypes: ['ecdsa-sha2-nistp256', 'ssh-rsa'],
+      files: [ferry.path, user.path],
     });
   });
 
