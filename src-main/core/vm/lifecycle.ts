@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { ChannelArgs } from '../api/contract.js';
 import type { VmDefinition, VmDetails, VmSummary } from '../api/types.js';
-import { FerryError, isFerryError } from '../errors.js';
+import { FerryError } from '../errors.js';
 import { readHostInfo } from '../host/info.js';
 import { remoteLayout } from '../paths.js';
 import { damagedProblem, readJsonDirectory, readJsonFile, writeJsonFile } from '../remote/json-files.js';
@@ -12,7 +12,8 @@ import { definitionFromArgs, vmDefinitionSchema } from './definition.js';
 import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
 import { buildQemuArgv } from './qemu-argv.js';
-import { livePids, queryStatus, socketNames, waitForExit } from './state.js';
+import { stopVmQemu, type StopOutcome } from './qemu-process.js';
+import { livePids, queryStatus, socketNames } from './state.js';
 
 export interface VmHost {
   name: string;
@@ -21,6 +22,17 @@ export interface VmHost {
 
 export function monitorSocket(definition: VmDefinition | null, name: string): string {
   return definition?.adopted?.qmpSocket ?? vmLayout(name).qmpSocket;
+}
+
+/** Adopted VMs are recognised by the monitor socket on their command line, not by a -name Ferry gave them. */
+function adoptedSockets(definitions: Iterable<VmDefinition | null>): Map<string, string> {
+  const sockets = new Map<string, string>();
+  for (const definition of definitions) if (definition?.adopted) sockets.set(definition.name, definition.adopted.qmpSocket);
+  return sockets;
+}
+
+async function livePid(host: VmHost, name: string, definition: VmDefinition | null): Promise<number | undefined> {
+  return (await livePids(host.transport, [name], adoptedSockets([definition]))).get(name);
 }
 
 export async function loadDefinition(host: VmHost, name: string): Promise<VmDefinition | null> {
@@ -38,7 +50,7 @@ async function requireDefinition(host: VmHost, name: string): Promise<VmDefiniti
 export async function vmDetails(host: VmHost, name: string): Promise<VmDetails> {
   const definition = await loadDefinition(host, name);
   const layout = vmLayout(name);
-  const pid = (await livePids(host.transport, [name])).get(name);
+  const pid = await livePid(host, name, definition);
   if (!definition && pid === undefined) {
     throw new FerryError('not-found', `There is no VM "${name}" on ${host.name}`, { hint: `\`ferry vm list ${host.name}\` shows the VMs there.` });
   }
@@ -66,7 +78,7 @@ export async function listVms(host: VmHost): Promise<VmSummary[]> {
   const definitions = new Map(directory.entries.map((entry) => [entry.name, entry.value]));
   const problems = new Map(directory.damaged.map((file) => [file.name, damagedProblem(file)]));
   const names = [...new Set([...definitions.keys(), ...problems.keys(), ...(await socketNames(host.transport, remoteLayout.runDir))])].sort();
-  const pids = await livePids(host.transport, names);
+  const pids = await livePids(host.transport, names, adoptedSockets(definitions.values()));
   return Promise.all(
     names.map(async (name): Promise<VmSummary> => {
       const definition = definitions.get(name) ?? null;
@@ -122,10 +134,10 @@ export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): P
 
 async function requireRunning(host: VmHost, name: string): Promise<{ definition: VmDefinition | null; pid: number }> {
   const definition = await loadDefinition(host, name);
-  const pid = (await livePids(host.transport, [name])).get(name);
+  const pid = await livePid(host, name, definition);
   if (pid === undefined) {
     if (!definition) await requireDefinition(host, name);
-    throw new FerryError('busy', `VM "${name}" on ${host.name} is not running`, { hint: `Start it first: \`ferry vm start ${host.name} ${name}\`.` });
+    throw notRunning(host, name);
   }
   return { definition, pid };
 }
@@ -141,7 +153,9 @@ export async function kvmUsable(transport: HostTransport): Promise<boolean> {
 
 export async function startVm(host: VmHost, name: string): Promise<VmDetails> {
   const definition = await requireDefinition(host, name);
-  if ((await livePids(host.transport, [name])).has(name)) {
+  // A pid file left by a QEMU that was killed may name another process by now; that one is not
+  // this VM and is left alone, and the stale file is replaced below.
+  if ((await livePid(host, name, definition)) !== undefined) {
     throw new FerryError('busy', `VM "${name}" is already running on ${host.name}`, { hint: 'Pause, shut down or force it off instead.' });
   }
   if (definition.adopted) {
@@ -172,35 +186,43 @@ async function monitorCommand(host: VmHost, name: string, command: string): Prom
 export const pauseVm = (host: VmHost, name: string) => monitorCommand(host, name, 'stop');
 export const resumeVm = (host: VmHost, name: string) => monitorCommand(host, name, 'cont');
 
-/** Asks the guest to power off (ACPI) and forces it off when it has not done so in time. */
-export async function shutdownVm(host: VmHost, name: string, timeoutMs: number): Promise<VmDetails> {
-  const { definition, pid } = await requireRunning(host, name);
-  await withMonitor(host.transport, monitorSocket(definition, name), (qmp) => qmp.execute('system_powerdown'));
-  if (!(await waitForExit(host.transport, pid, timeoutMs))) return destroyVm(host, name);
+function notRunning(host: VmHost, name: string): FerryError {
+  return new FerryError('busy', `VM "${name}" on ${host.name} is not running`, { hint: `Start it first: \`ferry vm start ${host.name} ${name}\`.` });
+}
+
+/** After a stop: a QEMU that outlived SIGKILL is stuck in the kernel, and its files must stay. */
+async function afterStop(host: VmHost, name: string, outcome: StopOutcome): Promise<VmDetails> {
+  if (outcome.result === 'survived') {
+    throw new FerryError('timeout', `QEMU of "${name}" (pid ${outcome.pid}) on ${host.name} did not exit even after SIGKILL`, {
+      hint: 'It is stuck in the kernel, usually on storage I/O (an NFS server gone away); check `cat /proc/<pid>/stack` there.',
+    });
+  }
   await removeRunFiles(host, name);
   return vmDetails(host, name);
 }
 
-/** Pulls the plug: QMP quit, then SIGKILL if QEMU does not go. */
+/** Asks the guest to power off (ACPI) and forces QEMU off when it has not gone in time. */
+export async function shutdownVm(host: VmHost, name: string, timeoutMs: number): Promise<VmDetails> {
+  const { definition } = await requireRunning(host, name);
+  await withMonitor(host.transport, monitorSocket(definition, name), (qmp) => qmp.execute('system_powerdown'));
+  const outcome = await stopVmQemu(host.transport, name, { waitMs: timeoutMs, graceMs: 5_000, ...adoptedOption(definition) });
+  return afterStop(host, name, outcome);
+}
+
+/** Pulls the plug: QMP quit, then SIGTERM and SIGKILL if QEMU does not go; only ever this VM's QEMU. */
 export async function destroyVm(host: VmHost, name: string): Promise<VmDetails> {
-  const { definition, pid } = await requireRunning(host, name);
-  try {
-    await withMonitor(host.transport, monitorSocket(definition, name), (qmp) => qmp.execute('quit'));
-  } catch (error) {
-    // quit closes the monitor before it can answer; a busy monitor is handled by the kill below.
-    if (!isFerryError(error)) throw error;
-  }
-  if (!(await waitForExit(host.transport, pid, 5_000))) {
-    await host.transport.exec(`kill -9 ${pid}`);
-    await waitForExit(host.transport, pid, 5_000);
-  }
-  await removeRunFiles(host, name);
-  return vmDetails(host, name);
+  const { definition } = await requireRunning(host, name);
+  const outcome = await stopVmQemu(host.transport, name, { quitFirst: true, waitMs: 5_000, graceMs: 3_000, ...adoptedOption(definition) });
+  return afterStop(host, name, outcome);
+}
+
+function adoptedOption(definition: VmDefinition | null): { adoptedMonitorSocket?: string } {
+  return definition?.adopted ? { adoptedMonitorSocket: definition.adopted.qmpSocket } : {};
 }
 
 export async function undefineVm(host: VmHost, name: string): Promise<void> {
-  await requireDefinition(host, name);
-  if ((await livePids(host.transport, [name])).has(name)) {
+  const definition = await requireDefinition(host, name);
+  if ((await livePid(host, name, definition)) !== undefined) {
     throw new FerryError('busy', `VM "${name}" on ${host.name} is running`, { hint: 'Shut it down or force it off before deleting it; its disks are kept.' });
   }
   await host.transport.run(shellCommand(['rm', '-f', '--', vmLayout(name).definition]));

@@ -4,23 +4,15 @@ import { shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
+import { expectVm, verifiedPids } from './qemu-process.js';
 
-/** Which of the named VMs have a live QEMU, by pid file; one round trip for any number of VMs. */
-export async function livePids(transport: HostTransport, names: string[]): Promise<Map<string, number>> {
-  const pids = new Map<string, number>();
-  if (names.length === 0) return pids;
-  const script = names
-    .map((name) => {
-      const pidFile = shellQuote(vmLayout(name).pidFile);
-      // `read` and `kill` are shell builtins: no fork per VM, which matters with hundreds of VMs.
-      return `p=; { read -r p < ${pidFile}; } 2>/dev/null; if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then printf '%s %s\\n' ${shellQuote(name)} "$p"; fi`;
-    })
-    .join('; ');
-  for (const line of (await transport.run(`${script}; true`)).split('\n')) {
-    const [name, pid] = line.trim().split(' ');
-    if (name && pid && /^\d+$/.test(pid)) pids.set(name, Number(pid));
-  }
-  return pids;
+/**
+ * Which of the named VMs have a live QEMU, by pid file; one round trip for any number of VMs. A pid
+ * file naming a process that is not that VM's QEMU (its pid reused after QEMU was killed) counts
+ * as no QEMU. Adopted VMs are recognised by their monitor socket, given in `adoptedSockets`.
+ */
+export async function livePids(transport: HostTransport, names: string[], adoptedSockets: ReadonlyMap<string, string> = new Map()): Promise<Map<string, number>> {
+  return verifiedPids(transport, names.map((name) => ({ label: name, pidFile: vmLayout(name).pidFile, expect: expectVm(name, adoptedSockets.get(name)) })));
 }
 
 /** Names of VMs whose monitor socket exists in /run/ferry, including ones with no definition. */
@@ -74,14 +66,4 @@ export async function queryStatus(transport: HostTransport, socket: string): Pro
     if (isFerryError(error, 'busy')) return { state: 'unknown' };
     throw error;
   }
-}
-
-/** Waits for a process to exit, polling on the host itself: one round trip, 50 ms resolution. */
-export async function waitForExit(transport: HostTransport, pid: number, timeoutMs: number): Promise<boolean> {
-  // `timeout` bounds the wait by the clock; counting polls would drift by the cost of each one.
-  const seconds = (Math.max(50, timeoutMs) / 1000).toFixed(2);
-  const script = `timeout ${seconds} sh -c 'while kill -0 ${pid} 2>/dev/null; do sleep 0.05; done'`;
-  const waited = await transport.exec(script, { timeoutMs: timeoutMs + 30_000 });
-  if (waited.code === 0) return true;
-  return (await transport.exec(`kill -0 ${pid} 2>/dev/null`)).code !== 0;
 }
