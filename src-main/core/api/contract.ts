@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import {
   absolutePathSchema,
+  diskPathSchema,
+  hostAddressSchema,
   hostNameSchema,
+  kernelPathSchema,
+  poolPathSchema,
   poolNameSchema,
   sizeSchema,
   vmNameSchema,
@@ -31,11 +35,7 @@ const poolRef = hostRef.extend({ pool: poolNameSchema });
 const volumeRef = poolRef.extend({ name: volumeNameSchema });
 const vmRef = hostRef.extend({ name: vmNameSchema });
 
-const sshAddress = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address');
+const sshAddress = hostAddressSchema;
 
 export const hostAddInput = z.discriminatedUnion('transport', [
   z.object({
@@ -66,10 +66,11 @@ export const hostAddInput = z.discriminatedUnion('transport', [
 
 export const poolDefineInput = poolRef.extend({
   type: z.enum(['dir', 'netfs', 'shared']),
-  path: absolutePathSchema,
+  path: poolPathSchema,
   source: z
     .string()
     .regex(/^[A-Za-z0-9.:_-]+:\/[A-Za-z0-9_./-]*$/, 'must look like SERVER:/EXPORT')
+    .refine((value) => !value.startsWith('-'), 'must not start with "-" (mount would read it as an option)')
     .optional(),
   autostart: z.boolean().default(true),
 });
@@ -83,7 +84,7 @@ export const volumeCreateInput = volumeRef.extend({
 });
 
 export const vmDiskInput = z.object({
-  path: absolutePathSchema,
+  path: diskPathSchema,
   format: z.enum(['qcow2', 'raw']).optional(),
   cache: z.enum(['none', 'directsync', 'writeback', 'writethrough', 'unsafe']).default('none'),
 });
@@ -97,8 +98,8 @@ export const vmDefineInput = vmRef.extend({
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   disks: z.array(vmDiskInput).max(16).default([]),
   nic: z.enum(['none', 'virtio-net-pci', 'e1000']).default('none'),
-  kernel: absolutePathSchema.optional(),
-  initrd: absolutePathSchema.optional(),
+  kernel: kernelPathSchema.optional(),
+  initrd: kernelPathSchema.optional(),
   append: z
     .string()
     .max(4096)
@@ -127,7 +128,7 @@ export const migrationInput = z.object({
   shutdownTimeoutMs: z.number().int().min(0).max(600_000).default(60_000),
   transport: z.enum(['tcp', 'tls']).default('tcp'),
   /** The destination address as the source host reaches it (a migration network). */
-  address: z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'must be a host name or an IP address').optional(),
+  address: hostAddressSchema.optional(),
   /** First port to try on the destination; the next free one above it is used. */
   port: z.number().int().min(1024).max(65535).optional(),
   bandwidthMiBps: z.number().positive().max(1_000_000).optional(),

@@ -1,5 +1,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { hostAddressProblem } from './host-address.js';
+import { isNormalAbsolutePath, sensitivePathMessage, type PathUse } from './path-rules.js';
 
 /**
  * Names of hosts, VMs, pools and volumes end up in file names and in remote command lines, so
@@ -40,6 +42,40 @@ export const absolutePathSchema = z
   })
   .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ".."' })
   .transform((value) => (value.length > 1 ? value.replace(/\/+$/, '') : value));
+
+/** A path given by the user for `use`: safe characters, normal, and not in a system or private place. */
+const placedPathSchema = (use: PathUse) =>
+  absolutePathSchema.superRefine((value, ctx) => {
+    const message = sensitivePathMessage(value, use);
+    if (message !== null) ctx.addIssue({ code: 'custom', message });
+  });
+
+export const poolPathSchema = placedPathSchema('pool');
+export const diskPathSchema = placedPathSchema('disk');
+export const kernelPathSchema = placedPathSchema('kernel');
+
+/**
+ * A path read back from a file on a host (a VM definition). Its characters are not limited like
+ * typed input (an adopted VM's disk may have a space in its name; every use is quoted), but a
+ * damaged or hostile file must not steer Ferry to a relative, "..", multi-line or system path:
+ * a migration writes the disks at these paths on the destination.
+ */
+export const storedPathSchema = (use: PathUse) =>
+  z
+    .string()
+    .max(4096)
+    .refine((value) => !/[\0\n\r]/.test(value), { message: 'must not contain NUL or line breaks' })
+    .refine((value) => isNormalAbsolutePath(value), { message: 'must be an absolute, normalised path (no "..", "." or "//")' })
+    .superRefine((value, ctx) => {
+      const message = sensitivePathMessage(value, use);
+      if (message !== null) ctx.addIssue({ code: 'custom', message });
+    });
+
+/** A host name or IP address: the same rule for typed input and for HostName from ~/.ssh/config. */
+export const hostAddressSchema = z.string().superRefine((value, ctx) => {
+  const problem = hostAddressProblem(value);
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** True when `child` is `parent` itself or lies below it. Both must be normalised absolute paths. */
 export function isWithin(parent: string, child: string): boolean {

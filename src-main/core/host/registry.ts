@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FerryError } from '../errors.js';
+import { uriHost } from '../api/host-address.js';
 import { hostNameSchema } from '../api/names.js';
 
 /** A saved connection, as kept in $FERRY_HOME/hosts.json. Secrets are never written here. */
@@ -102,5 +103,5 @@ export function hostUri(host: SavedHost): string {
   if (host.transport === 'local') return 'qemu:///system';
   const port = host.port === undefined || host.port === 22 ? '' : `:${host.port}`;
   const user = host.user === undefined ? '' : `${host.user}@`;
-  return `qemu+ssh://${user}${host.address}${port}/system`;
+  return `qemu+ssh://${user}${uriHost(host.address)}${port}/system`;
 }

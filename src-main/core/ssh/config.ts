@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
+import { hostAddressProblem } from '../api/host-address.js';
 import { FerryError } from '../errors.js';
 
 /** What Ferry needs from ~/.ssh/config to reach a host the way `ssh <alias>` would. */
@@ -64,6 +65,14 @@ export async function resolveSshConfig(alias: string, options: ResolveSshConfigO
   }
   const user = first(computed['user']);
   const hostName = expandTokens(first(computed['hostname']) ?? alias, { alias, hostName: alias, user, localUser, home, port });
+  // The resolved name reaches remote command lines and QEMU URIs (migration addresses), so it
+  // is held to the rule typed addresses follow; the config file is not a trusted source.
+  const problem = hostAddressProblem(hostName);
+  if (problem !== null) {
+    throw new FerryError('invalid-input', `SSH config gives host ${alias} the HostName ${JSON.stringify(hostName)}, which ${problem}`, {
+      hint: `Fix the HostName line for ${alias} in ${options.configPath ?? '~/.ssh/config'}.`,
+    });
+  }
   const tokens = { alias, hostName, user: user ?? localUser, localUser, home, port };
   const identityFiles = all(computed['identityfile'])
     .filter((file) => file.toLowerCase() !== 'none')

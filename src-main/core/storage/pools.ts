@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import type { ChannelArgs } from '../api/contract.js';
+import { sensitivePathMessage } from '../api/path-rules.js';
 import type { PoolDefinition, PoolSummary } from '../api/types.js';
 import { FerryError } from '../errors.js';
 import { remoteLayout } from '../paths.js';
@@ -21,8 +22,6 @@ type PoolFile = z.infer<typeof poolFileSchema>;
 
 const poolFile = (name: string) => posix.join(remoteLayout.pools, `${name}.json`);
 
-/** Pools that may hold the Ferry state itself would let a volume delete remove definitions. */
-const FORBIDDEN_POOL_PATHS = ['/', '/etc', '/usr', '/bin', '/sbin', '/lib', '/boot', '/proc', '/sys', '/dev', '/run', remoteLayout.stateDir, remoteLayout.pools, remoteLayout.vms];
 
 interface DiskUsage {
   capacityBytes: number;
@@ -93,9 +92,9 @@ export async function poolSummary(transport: HostTransport, pool: PoolFile): Pro
 }
 
 export async function definePool(transport: HostTransport, args: ChannelArgs<'pools.define'>): Promise<PoolSummary> {
-  if (FORBIDDEN_POOL_PATHS.includes(args.path)) {
-    throw new FerryError('invalid-input', `${args.path} cannot be a storage pool`, { hint: 'Use a directory of its own, e.g. /var/lib/ferry/images or /srv/vm-images.' });
-  }
+  // The input schema already refuses these; checked again because definePool is exported.
+  const refused = sensitivePathMessage(args.path, 'pool');
+  if (refused !== null) throw new FerryError('invalid-input', refused);
   if (args.type === 'netfs' && !args.source) {
     throw new FerryError('invalid-input', 'A netfs pool needs --source SERVER:/EXPORT', { hint: 'Give the NFS export to mount, e.g. --source nfs.example:/exports/vms.' });
   }
@@ -123,7 +122,7 @@ export async function startPool(transport: HostTransport, pool: PoolFile): Promi
     const mounted = (await transport.exec(shellCommand(['mountpoint', '-q', pool.path]))).code === 0;
     if (!mounted) {
       await transport.run(shellCommand(['mkdir', '-p', pool.path]));
-      const result = await transport.exec(shellCommand(['mount', '-t', 'nfs', pool.source ?? '', pool.path]), { timeoutMs: 60_000 });
+      const result = await transport.exec(shellCommand(['mount', '-t', 'nfs', '--', pool.source ?? '', pool.path]), { timeoutMs: 60_000 });
       if (result.code !== 0) {
         throw new FerryError('remote-command-failed', `Could not mount ${pool.source} on ${pool.path}: ${result.stderr.trim()}`, {
           hint: 'Check that the NFS server exports it to this host and that nfs-common is installed there.',
@@ -142,7 +141,7 @@ export async function startPool(transport: HostTransport, pool: PoolFile): Promi
 
 export async function stopPool(transport: HostTransport, pool: PoolFile): Promise<PoolSummary> {
   if (pool.type === 'netfs' && (await transport.exec(shellCommand(['mountpoint', '-q', pool.path]))).code === 0) {
-    const result = await transport.exec(shellCommand(['umount', pool.path]));
+    const result = await transport.exec(shellCommand(['umount', '--', pool.path]));
     if (result.code !== 0) {
       throw new FerryError('busy', `Could not unmount ${pool.path}: ${result.stderr.trim()}`, { hint: 'Stop the VMs using volumes of this pool first.' });
     }

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ChannelArgs } from '../api/contract.js';
+import { storedPathSchema, vmNameSchema } from '../api/names.js';
 import type { VmDefinition } from '../api/types.js';
 
+/**
+ * A definition as read back from a host. It is checked again, not trusted because Ferry wrote
+ * it: a damaged or hostile file (a compromised source host) would otherwise steer a migration
+ * into writing disks at paths of its choosing on the destination. A file that fails shows up
+ * as damaged, with its problem, instead of being used.
+ */
 export const vmDefinitionSchema = z.object({
-  name: z.string(),
+  name: vmNameSchema,
   // 0 is possible for an adopted QEMU (-machine none has no RAM and no CPUs); vms.define itself
   // still requires at least 16 MiB and one vCPU.
   memoryMiB: z.number().int().nonnegative(),
@@ -14,13 +21,13 @@ export const vmDefinitionSchema = z.object({
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   disks: z.array(
     z.object({
-      path: z.string(),
+      path: storedPathSchema('disk'),
       format: z.enum(['qcow2', 'raw']),
       cache: z.enum(['none', 'directsync', 'writeback', 'writethrough', 'unsafe']),
     }),
   ),
   nic: z.object({ model: z.enum(['virtio-net-pci', 'e1000']), mac: z.string() }).nullable(),
-  kernel: z.object({ path: z.string(), initrd: z.string().optional(), append: z.string().optional() }).optional(),
+  kernel: z.object({ path: storedPathSchema('kernel'), initrd: storedPathSchema('kernel').optional(), append: z.string().optional() }).optional(),
   createdAt: z.string(),
   adopted: z.object({ argv: z.array(z.string()), qmpSocket: z.string() }).optional(),
 }) satisfies z.ZodType<VmDefinition, unknown>;
