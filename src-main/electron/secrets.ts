@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -6,7 +7,13 @@ export interface Encryptor {
   isEncryptionAvailable(): boolean;
   encryptString(plain: string): Buffer;
   decryptString(encrypted: Buffer): string;
+  /** Linux only in Electron: which keyring backs the encryption ('basic_text' = none, a fixed key). */
+  getSelectedStorageBackend?(): string;
 }
+
+export type SecretSaveResult = { stored: true } | { stored: false; reason: string };
+
+const ASKED_EACH_TIME = 'Ferry will ask for the password or passphrase each time it connects instead.';
 
 export interface HostSecrets {
   password?: string;
@@ -16,7 +23,7 @@ export interface HostSecrets {
 /**
  * Passwords and key passphrases the user asked Ferry to remember, encrypted with the OS keychain
  * through safeStorage, one entry per host in $FERRY_HOME/secrets.json. Nothing is written when
- * encryption is unavailable: the secret is then used for this session only.
+ * there is no real keychain behind safeStorage: the secret is then used for this session only.
  */
 export class SecretStore {
   readonly file: string;
@@ -36,22 +43,41 @@ export class SecretStore {
   }
 
   private async writeAll(all: Record<string, string>): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(all, null, 2) + '\n', { mode: 0o600 });
+    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+    // A fresh name with 'wx': an old temp file left with a looser mode is never reused.
+    const temp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(temp, JSON.stringify(all, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     await rename(temp, this.file);
   }
 
-  async save(host: string, secrets: HostSecrets): Promise<boolean> {
-    if (!this.encryptor.isEncryptionAvailable()) return false;
+  /** Why secrets cannot be stored safely here, or null when they can. */
+  whyNotStorable(): string | null {
+    if (!this.encryptor.isEncryptionAvailable()) {
+      return `This system offers no encryption for stored secrets. ${ASKED_EACH_TIME}`;
+    }
+    let backend: string | undefined;
+    try {
+      backend = this.encryptor.getSelectedStorageBackend?.();
+    } catch {
+      backend = undefined;
+    }
+    if (backend === 'basic_text') {
+      return `No keyring (GNOME Keyring, KWallet) is running on this desktop, so secrets could only be scrambled with a fixed key that anyone who can read the file could undo. ${ASKED_EACH_TIME} Start a keyring and add the host again to have it remembered.`;
+    }
+    return null;
+  }
+
+  async save(host: string, secrets: HostSecrets): Promise<SecretSaveResult> {
+    const refused = this.whyNotStorable();
+    if (refused !== null) return { stored: false, reason: refused };
     const clean: HostSecrets = {};
     if (secrets.password) clean.password = secrets.password;
     if (secrets.passphrase) clean.passphrase = secrets.passphrase;
-    if (!clean.password && !clean.passphrase) return false;
+    if (!clean.password && !clean.passphrase) return { stored: false, reason: 'There is no password or passphrase to remember.' };
     const all = await this.readAll();
     all[host] = this.encryptor.encryptString(JSON.stringify(clean)).toString('base64');
     await this.writeAll(all);
-    return true;
+    return { stored: true };
   }
 
   async load(host: string): Promise<HostSecrets | undefined> {

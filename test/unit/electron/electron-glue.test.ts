@@ -78,7 +78,7 @@ describe('security helpers', () => {
 describe('SecretStore', () => {
   it('stores secrets encrypted under FERRY_HOME and forgets them', async () => {
     const store = new SecretStore(home, encryptor);
-    expect(await store.save('kvm1', { password: 'hunter2' })).toBe(true);
+    expect(await store.save('kvm1', { password: 'hunter2' })).toEqual({ stored: true });
     expect(readFileSync(store.file, 'utf8')).not.toContain('hunter2');
     expect(await store.load('kvm1')).toEqual({ password: 'hunter2' });
     await store.forget('kvm1');
@@ -87,7 +87,7 @@ describe('SecretStore', () => {
 
   it('writes nothing when the OS offers no encryption', async () => {
     const store = new SecretStore(join(home, 'plain'), { ...encryptor, isEncryptionAvailable: () => false });
-    expect(await store.save('kvm1', { password: 'hunter2' })).toBe(false);
+    expect(await store.save('kvm1', { password: 'hunter2' })).toMatchObject({ stored: false });
     expect(await store.hosts()).toEqual([]);
   });
 });
