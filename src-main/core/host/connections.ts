@@ -92,6 +92,9 @@ export class ConnectionManager extends EventEmitter {
       auth: {
         ...(agent ? { agent } : {}),
         ...(identityFile ? { identityFile } : {}),
+        // Only a key named for this host must open; a default one (or one from ~/.ssh/config,
+        // as ssh in batch mode treats it) that needs a passphrase falls through to the agent.
+        identityFileIsDefault: host.identityFile === undefined,
         ...(secrets.passphrase !== undefined ? { passphrase: secrets.passphrase } : {}),
         ...(secrets.password !== undefined ? { password: secrets.password } : {}),
       },
@@ -112,7 +115,7 @@ export class ConnectionManager extends EventEmitter {
           host: jumpConfig.hostName,
           port: hop.port ?? jumpConfig.port,
           username: hop.user ?? jumpConfig.user ?? options.username,
-          auth: { ...(agent ? { agent } : {}), ...(jumpIdentity ? { identityFile: jumpIdentity } : {}) },
+          auth: { ...(agent ? { agent } : {}), ...(jumpIdentity ? { identityFile: jumpIdentity } : {}), identityFileIsDefault: true },
           knownHostsFiles,
           ...(onUnknownHostKey ? { onUnknownHostKey } : {}),
         };
