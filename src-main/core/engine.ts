@@ -205,6 +205,7 @@ export class FerryEngine extends EventEmitter {
     'migrations.cancel': (args) => this.migrations.cancel(args),
     'migrations.tune': (args) => this.migrations.tune(args),
     'migrations.list': () => this.migrations.list(),
+    'migrations.recover': () => this.migrations.recoverNow(),
     'migrations.get': (args) => this.migrations.get(args),
     'migrations.export': (args) => this.migrations.export(args),
   };

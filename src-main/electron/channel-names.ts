@@ -37,6 +37,7 @@ export const CHANNEL_NAMES = [
   'migrations.cancel',
   'migrations.tune',
   'migrations.list',
+  'migrations.recover',
   'migrations.get',
   'migrations.export',
 ] as const satisfies readonly Channel[];

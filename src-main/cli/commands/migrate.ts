@@ -26,6 +26,7 @@ interface MigrateFlags {
   probe?: string;
   shutdownTimeout: number;
   check?: boolean;
+  reuseImages?: boolean;
 }
 
 function describePreflight(report: PreflightReport): string {
@@ -46,7 +47,15 @@ export function describeReport(report: MigrationReport): string {
     ...report.disks.map((disk) => `  disk ${disk.device}  ${formatBytes(disk.bytes)} (${disk.path})`),
     `  throughput      ${formatBytes(report.averageThroughputBps)}/s average`,
     ...(report.error ? [`  error           ${report.error.message}`, ...(report.error.hint ? [`                  ${report.error.hint}`] : [])] : []),
+    `  VM found on     ${describeLocations(report)}`,
   ].join('\n');
+}
+
+/** Where the VM is, as the hosts answered at the end — never what Ferry hoped. */
+function describeLocations(report: MigrationReport): string {
+  const found = report.foundOn ?? [];
+  if (found.length === 0) return 'not checked';
+  return found.map((location) => `${location.host}: ${location.state === 'absent' ? 'not there' : location.state}`).join(', ');
 }
 
 function migrationInput(vm: string, flags: MigrateFlags): ChannelInput<'migrations.start'> {
@@ -61,6 +70,7 @@ function migrationInput(vm: string, flags: MigrateFlags): ChannelInput<'migratio
     transport: flags.transport as 'tcp',
     autoConverge: flags.autoConverge === true,
     postcopy: flags.postcopy === true,
+    reuseImages: flags.reuseImages === true,
     shutdownTimeoutMs: Math.round(flags.shutdownTimeout * 1000),
     ...(flags.destPool ? { destPool: flags.destPool } : {}),
     ...(flags.address ? { address: flags.address } : {}),
@@ -83,7 +93,8 @@ export function migrateCommand(): Command {
     .option('--dest-pool <pool>', 'create the destination disks in this pool instead of at the same paths')
     .option('--keep-state', 'offline: save the running state and resume it on the destination')
     .option('--no-start', 'offline: leave the VM stopped on the destination')
-    .option('--transport <transport>', 'tcp (trusted networks) | tls (random pre-shared key per migration)', 'tcp')
+    .option('--transport <transport>', 'tls (default: random pre-shared key per migration) | tcp (in the clear, for a trusted migration network)', 'tls')
+    .option('--reuse-images', 'write over destination images that already exist at the target paths (same size and format, not in use)')
     .option('--address <address>', 'destination address as the source reaches it (a migration network)')
     .option('--port <n>', 'first port to try on the destination', Number)
     .option('--bandwidth <MiB/s>', 'bandwidth limit (default: none)', Number)
@@ -116,8 +127,11 @@ export function migrateCommand(): Command {
         const onInterrupt = () => {
           if (interrupted) return;
           interrupted = true;
-          process.stderr.write('\nCancelling: the VM stays on the source; cleaning up…\n');
-          void engine.call('migrations.cancel', { id: started.id }).catch(() => undefined);
+          process.stderr.write('\nCancelling…\n');
+          engine.call('migrations.cancel', { id: started.id }).then(
+            () => process.stderr.write('Cancelled: undoing what was made on the destination.\n'),
+            (error: unknown) => process.stderr.write(`${error instanceof FerryError ? `${error.message}\n${error.hint ?? ''}` : String(error)}\n`),
+          );
         };
         process.on('SIGINT', onInterrupt);
         process.on('SIGTERM', onInterrupt);
@@ -154,6 +168,24 @@ export function migrationCommand(): Command {
               list.map((entry) => [entry.id, entry.vm, entry.from, entry.to, entry.mode, entry.startedAt, entry.report?.outcome ?? entry.phase, entry.report ? `${(entry.report.totalTimeMs / 1000).toFixed(1)} s` : '-', entry.report?.downtimeMs != null ? `${entry.report.downtimeMs} ms` : '-']),
             ),
       );
+    });
+  migration
+    .command('recover')
+    .description('settle migrations a stopped Ferry left unfinished, and retry those that ended in doubt')
+    .action(async (_options: object, command: Command) => {
+      const json = jsonFlag(command);
+      try {
+        const settled = await cliEngine().call('migrations.recover', {});
+        printResult(settled, { json }, () =>
+          settled.length === 0
+            ? 'Nothing to recover: no migration is left unfinished.'
+            : settled.map((summary) => (summary.report ? describeReport(summary.report) : `${summary.vm}: ${summary.phase}`)).join('\n\n'),
+        );
+        // Still in doubt: a script must not take this for done.
+        if (settled.some((summary) => summary.report?.outcome === 'in-doubt')) process.exitCode = 1;
+      } catch (error) {
+        printError(error, { json });
+      }
     });
   migration
     .command('show <id>')

@@ -126,7 +126,13 @@ export const migrationInput = z.object({
   noStart: z.boolean().default(false),
   /** offline: how long the guest gets to power off (ACPI) before it is forced off. */
   shutdownTimeoutMs: z.number().int().min(0).max(600_000).default(60_000),
-  transport: z.enum(['tcp', 'tls']).default('tcp'),
+  /** tls (default): memory and disks encrypted with a per-migration key; tcp: in the clear, for a trusted network. */
+  transport: z.enum(['tcp', 'tls']).default('tls'),
+  /**
+   * block/offline: use destination images that already exist at the target paths (same size and
+   * format, not in use) instead of refusing them. Their old contents are overwritten.
+   */
+  reuseImages: z.boolean().default(false),
   /** The destination address as the source host reaches it (a migration network). */
   address: hostAddressSchema.optional(),
   /** First port to try on the destination; the next free one above it is used. */
@@ -184,6 +190,8 @@ export const channels = {
   'migrations.tune': { input: migrationTuneInput, output: {} as MigrationSummary },
   'migrations.list': { input: z.object({}), output: {} as MigrationSummary[] },
   'migrations.get': { input: migrationRef, output: {} as MigrationRecord },
+  /** Settles migrations whose Ferry process is gone, and retries those that ended in doubt. */
+  'migrations.recover': { input: z.object({}), output: {} as MigrationSummary[] },
   'migrations.export': { input: migrationRef.extend({ format: z.enum(['json', 'csv']) }), output: {} as { filename: string; mimeType: string; content: string } },
 } as const;
 

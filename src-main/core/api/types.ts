@@ -131,6 +131,7 @@ export type MigrationPhase =
   | 'switchover'
   | 'finishing'
   | 'cleaning-up'
+  | 'in-doubt'
   | 'completed'
   | 'failed'
   | 'cancelled';
@@ -191,7 +192,8 @@ export interface MigrationReport {
   from: string;
   to: string;
   mode: MigrationMode;
-  outcome: 'completed' | 'failed' | 'cancelled';
+  /** in-doubt: stopped without being settled (a host out of reach); kept in the journal and retried. */
+  outcome: 'completed' | 'failed' | 'cancelled' | 'in-doubt';
   startedAt: string;
   finishedAt: string;
   totalTimeMs: number;
@@ -203,6 +205,14 @@ export interface MigrationReport {
   averageThroughputBps: number;
   options: Record<string, unknown>;
   error: { code: string; message: string; hint?: string } | null;
+  /** Where the VM's QEMU was found when the migration ended, as the hosts said (not as hoped). */
+  foundOn: VmLocation[];
+}
+
+export interface VmLocation {
+  host: string;
+  /** The VM's state there; 'absent' when no QEMU of it runs; 'unreachable' when the host did not answer. */
+  state: VmRunState | 'absent' | 'unreachable';
 }
 
 export interface MigrationSummary {
@@ -213,6 +223,8 @@ export interface MigrationSummary {
   mode: MigrationMode;
   phase: MigrationPhase;
   startedAt: string;
+  /** Past the commit point: the migration can only finish forwards, so it can no longer be cancelled. */
+  committed: boolean;
   report: MigrationReport | null;
 }
 

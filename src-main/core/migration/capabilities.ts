@@ -46,6 +46,9 @@ export function migrationParameters(side: Side, options: MigrationOptions, tlsCr
   if (side === 'source') {
     // QEMU's default is 128 MiB/s, far below modern links; 0 means no limit.
     parameters['max-bandwidth'] = options.bandwidthMiBps === undefined ? 0 : Math.round(options.bandwidthMiBps * 1024 * 1024);
+    // A bandwidth limit is the user's limit for the whole move: QEMU's postcopy phase has its own
+    // (unlimited by default), which would otherwise ignore it.
+    if (options.postcopy) parameters['max-postcopy-bandwidth'] = options.bandwidthMiBps === undefined ? 0 : Math.round(options.bandwidthMiBps * 1024 * 1024);
     if (options.downtimeMs !== undefined) parameters['downtime-limit'] = options.downtimeMs;
     // QEMU's 20 % start and 10 % steps took over 90 s to catch a guest rewriting 96 MiB on a
     // 16 MiB/s link in the benchmark; 40 % and 20 % steps caught it in about a minute.

@@ -40,7 +40,11 @@ export async function prepareDestinationImages(context: RunContext, incremental:
   for (const disk of context.disks.filter((candidate) => !candidate.shared)) {
     const existing = await existingImage(context.destination, disk);
     if (existing.state === 'unusable') throw new FerryError('invalid-input', existing.reason, { hint: 'Remove or rename that file on the destination, or choose another --dest-pool.' });
-    if (existing.state === 'usable') continue;
+    if (existing.state === 'usable') {
+      // Pre-flight refused it unless the user allowed reuse; one that appeared since is refused here.
+      if (context.options.reuseImages) continue;
+      throw new FerryError('already-exists', `${disk.destinationPath} appeared on ${context.options.to} during the migration`, { hint: 'Something else created it; Ferry leaves it alone. Remove it or choose another --dest-pool, then try again.' });
+    }
     context.createdImages.add(disk.destinationPath);
     await context.pushUndo({ kind: 'remove-file', host: context.options.to, path: disk.destinationPath });
     const argv = ['qemu-img', 'create', '-q', '-f', disk.source.disk.format];

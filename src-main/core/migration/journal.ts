@@ -4,6 +4,7 @@ import type { MigrationMode, VmDefinition } from '../api/types.js';
 import type { UndoStep } from './undo.js';
 import { readJsonFiles, writeJsonAtomic } from '../local-json.js';
 import { parseJournalEntry } from './stored-records.js';
+import type { MigrationOwner } from './owner-lock.js';
 
 /**
  * The journal is the write-ahead record of a migration in flight: what it is, how far it got, and
@@ -17,8 +18,15 @@ export interface JournalEntry {
   to: string;
   mode: MigrationMode;
   startedAt: string;
-  /** running: undo on failure; committing: the destination owns the VM, finish forwards. */
-  state: 'running' | 'committing';
+  /**
+   * running: before the commit point, a failure is undone. committed: the destination holds (or
+   * may hold) the only whole copy of the guest, so it can only be finished forwards.
+   */
+  state: 'running' | 'committed';
+  /** Set when the migration stopped and could not be settled (a host out of reach): why, in words. */
+  doubt: string | null;
+  /** The process running it; recovery leaves an entry alone while its owner's lock is held. */
+  owner: MigrationOwner;
   /** The source QEMU's monitor, to ask whether the migration completed without us. */
   sourceQmpSocket: string | null;
   destinationQmpSocket: string | null;
@@ -47,8 +55,15 @@ export class Journal {
     return next;
   }
 
+  /** The OS lock its owner holds for as long as the migration runs. */
+  lockFile(id: string): string {
+    return join(this.directory, `${id}.lock`);
+  }
+
   async remove(id: string): Promise<void> {
+    await this.writing;
     await rm(this.file(id), { force: true });
+    await rm(this.lockFile(id), { force: true });
   }
 
   /** Entries whose shape recovery can rely on; a damaged file stays on disk for a person to look at. */

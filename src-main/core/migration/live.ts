@@ -9,6 +9,7 @@ import { MonitorHandle } from './monitor-handle.js';
 import { sleep, throwIfCancelled, type RunContext } from './run-context.js';
 import { Sampler, type BlockJobInfo, type MigrateInfo } from './sampler.js';
 import { addPskCredentials, installPsk, tlsCredsId } from './tls.js';
+import { uriHost } from './address.js';
 
 const SAMPLE_INTERVAL_MS = 300;
 /** How often the destination's pid is checked although its monitor is still connected. */
@@ -106,7 +107,7 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
     // Listening before `migrate`, so not even the first state change can slip by.
     const latch = new EventLatch(source, new Set(['MIGRATION']));
     await latch.listen();
-    await source.command('migrate', { uri: `tcp:${context.destinationAddress}:${port}` });
+    await source.command('migrate', { uri: `tcp:${uriHost(context.destinationAddress)}:${port}` });
     const final = await watchMemory(context, source, sampler, watch, mirroring ? copied.map((disk) => disk.source.index) : [], latch).finally(() => latch.stop());
     context.result.setupTimeMs = final['setup-time'] ?? null;
     context.result.downtimeMs = final.downtime ?? null;
@@ -156,7 +157,8 @@ class DestinationWatch {
 async function startNbdServer(context: RunContext, destination: MonitorHandle, from: number, tlsId: string | null): Promise<number> {
   for (const port of await freePorts(context.destination, from, 5)) {
     try {
-      await destination.command('nbd-server-start', { addr: { type: 'inet', data: { host: '0.0.0.0', port: String(port) } }, ...(tlsId ? { 'tls-creds': tlsId } : {}) });
+      // Only on the address the source uses: the export is writable and has no other guard than TLS.
+      await destination.command('nbd-server-start', { addr: { type: 'inet', data: { host: context.destinationAddress, port: String(port) } }, ...(tlsId ? { 'tls-creds': tlsId } : {}) });
       return port;
     } catch (error) {
       if (!(isFerryError(error, 'qmp-error') && /in use|Failed to (bind|find)/i.test(error.message))) throw error;
@@ -170,7 +172,7 @@ async function startIncoming(context: RunContext, destination: MonitorHandle, fi
   const candidates = context.options.port === undefined ? [0] : await freePorts(context.destination, first, 5, new Set(avoid === null ? [] : [avoid]));
   for (const candidate of candidates) {
     try {
-      await destination.command('migrate-incoming', { uri: `tcp:0.0.0.0:${candidate}` });
+      await destination.command('migrate-incoming', { uri: `tcp:${uriHost(context.destinationAddress)}:${candidate}` });
       const info = await destination.query<{ 'socket-address'?: Array<{ port?: string }> }>('query-migrate');
       const port = Number(info['socket-address']?.[0]?.port ?? candidate);
       if (port > 0) return port;
@@ -266,6 +268,9 @@ async function completeMirrors(context: RunContext, source: MonitorHandle, indic
 async function switchOver(context: RunContext, source: MonitorHandle, mirrorIndices: number[]): Promise<boolean> {
   context.setPhase('switchover');
   await completeMirrors(context, source, mirrorIndices);
+  // Once the source continues, the destination receives the device state and is the copy that
+  // runs: from here the migration only goes forwards.
+  await context.commit();
   await source.command('migrate-continue', { state: 'pre-switchover' });
   await dismissMirrors(source, mirrorIndices);
   return true;
@@ -320,6 +325,9 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
         context.emitSample(sample);
         if (status === 'active' || status === 'postcopy-active') stall.check(info.ram?.transferred ?? 0, 'memory');
         if (context.options.postcopy && !postcopyStarted && wantsPostcopy(context)) {
+          // In postcopy the destination runs the guest and pulls the rest of its memory: the
+          // source no longer holds a whole copy, so there is no way back.
+          await context.commit();
           await source.command('migrate-start-postcopy');
           postcopyStarted = true;
         }

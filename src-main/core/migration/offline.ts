@@ -69,16 +69,26 @@ export async function runOfflineMigration(context: RunContext, sourceSocket: str
     const layout = vmLayout(definition.name);
     await context.pushUndo({ kind: 'kill-qemu', host: options.to, pidFile: layout.pidFile, qmpSocket: layout.qmpSocket });
     const resume = options.keepState && sourceSocket !== null;
-    const argv = buildQemuArgv(definition, layout, { kvmUsable: context.kvmOnDestination, paused: resume });
+    // Started paused: a QEMU that has not run the guest yet can still be thrown away if Ferry
+    // dies here. It runs only after the commit point is in the journal.
+    const argv = buildQemuArgv(definition, layout, { kvmUsable: context.kvmOnDestination, paused: true });
     if (resume) argv.push('-incoming', `exec:cat ${stateFile}`);
     const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
     const started = await context.destination.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: 120_000 });
     if (started.code !== 0) {
       throw new FerryError('migration-failed', `The VM did not start on ${options.to}: ${started.stderr.trim()}`, { hint: 'The VM is left as it was on the source.' });
     }
-    if (resume) await resumeFromState(context, layout.qmpSocket);
+    const destination = new MonitorHandle(context.destination, layout.qmpSocket);
+    try {
+      if (resume) await waitForSavedState(destination);
+      await context.commit();
+      await destination.command('cont');
+    } finally {
+      await destination.close();
+    }
+  } else {
+    await context.commit();
   }
-  await context.commit();
   if (options.keepState && sourceSocket !== null) {
     // Before the definition moves: that also removes the source's monitor socket and pid file.
     await hooks.stopSourceProcess();
@@ -120,22 +130,17 @@ async function moveStateFile(context: RunContext, stateFile: string): Promise<vo
   await context.destination.writeFile(stateFile, await context.source.readFile(stateFile), 0o600);
 }
 
-async function resumeFromState(context: RunContext, qmpSocket: string): Promise<void> {
-  const destination = new MonitorHandle(context.destination, qmpSocket);
-  try {
-    const deadline = Date.now() + 300_000;
-    for (;;) {
-      const status = await destination.query<{ status: string }>('query-status');
-      if (status.status !== 'inmigrate') break;
-      if (Date.now() > deadline) throw new FerryError('timeout', 'Restoring the saved state took too long', { hint: 'The VM is left as it was on the source.' });
-      await sleep(200);
-    }
-    const info = await destination.query<{ status?: string }>('query-migrate');
-    if (info.status !== 'completed') throw new FerryError('migration-failed', `Restoring the saved state failed (${info.status ?? 'unknown'})`, { hint: 'The VM is left as it was on the source.' });
-    await destination.command('cont');
-  } finally {
-    await destination.close();
+/** Waits until the paused destination has read the whole saved state. */
+async function waitForSavedState(destination: MonitorHandle): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const status = await destination.query<{ status: string }>('query-status');
+    if (status.status !== 'inmigrate') break;
+    if (Date.now() > deadline) throw new FerryError('timeout', 'Restoring the saved state took too long', { hint: 'The VM is left as it was on the source.' });
+    await sleep(200);
   }
+  const info = await destination.query<{ status?: string }>('query-migrate');
+  if (info.status !== 'completed') throw new FerryError('migration-failed', `Restoring the saved state failed (${info.status ?? 'unknown'})`, { hint: 'The VM is left as it was on the source.' });
 }
 
 /** qemu-nbd serves the empty destination image; qemu-img on the source writes only allocated data into it. */
@@ -151,7 +156,7 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   await context.destination.run(
     `${shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir])} && ` +
     shellCommand([
-      'qemu-nbd', '--fork', `--pid-file=${nbdPidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', '0.0.0.0', '-p', String(port), '--cache=none',
+      'qemu-nbd', '--fork', `--pid-file=${nbdPidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', context.destinationAddress, '-p', String(port), '--cache=none',
       ...tlsObject('server'), ...(tlsDirectory ? ['--tls-creds', tlsCredsId(context.id)] : []), '--', disk.destinationPath,
     ]),
   );

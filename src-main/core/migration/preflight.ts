@@ -177,6 +177,14 @@ async function checkDisks(facts: PreflightFacts): Promise<Collector> {
   const { error, ok } = result;
   const { options, destination } = facts;
   const neededPerDirectory = new Map<string, number>();
+  const targets = new Map<string, string>();
+  for (const disk of facts.disks.filter((candidate) => !candidate.shared)) {
+    const other = targets.get(disk.destinationPath);
+    if (other !== undefined) {
+      error('disks', `${other} and ${disk.source.disk.path} would both be copied to ${disk.destinationPath} on ${options.to}.`, 'Give the disks different file names, or keep them in different pools.');
+    }
+    targets.set(disk.destinationPath, disk.source.disk.path);
+  }
   for (const disk of facts.disks) {
     const name = disk.source.disk.path;
     if (disk.shared) {
@@ -191,8 +199,22 @@ async function checkDisks(facts: PreflightFacts): Promise<Collector> {
       const there = await destination.exec(shellCommand(['test', '-b', disk.destinationPath]));
       if (there.code !== 0) error('disks', `${name} is a block device and ${options.to} has no device at that path.`, 'Give --dest-pool to dump it into an image file there.');
     }
-    const existing = await existingImage(destination, disk);
-    if (existing.state === 'unusable') error('disks', existing.reason, 'Remove or rename that file on the destination, or choose another --dest-pool.');
+    const existing = disk.source.isBlockDevice && !facts.destPoolPath ? ({ state: 'absent' } as const) : await existingImage(destination, disk);
+    if (existing.state !== 'absent') {
+      if (!options.reuseImages) {
+        error(
+          'disks',
+          `${disk.destinationPath} already exists on ${options.to}. Ferry does not write over an image it did not create: it may be another VM's disk.`,
+          'Remove or rename it there, or choose another --dest-pool. If it is an old copy of this very disk that may be overwritten, allow that with --reuse-images.',
+        );
+      } else if (existing.state === 'unusable') {
+        error('disks', existing.reason, 'Remove or rename that file on the destination, or choose another --dest-pool.');
+      } else if (await imageInUse(destination, disk.destinationPath)) {
+        error('disks', `${disk.destinationPath} on ${options.to} is open in a running QEMU or qemu-nbd.`, 'Stop whatever uses it there, or choose another --dest-pool.');
+      } else {
+        ok('disks', `${disk.destinationPath} exists on ${options.to} and will be overwritten (--reuse-images).`);
+      }
+    }
     if (existing.state === 'absent') {
       const directory = posix.dirname(disk.destinationPath);
       const bytes = options.incremental ? disk.source.allocatedBytes : disk.source.chainAllocatedBytes;
@@ -212,6 +234,12 @@ async function checkDisks(facts: PreflightFacts): Promise<Collector> {
     }
   }
   return result;
+}
+
+/** An image some QEMU or qemu-nbd has open for writing: qemu-img cannot take its shared lock then. */
+async function imageInUse(destination: HostTransport, path: string): Promise<boolean> {
+  const info = await destination.exec(shellCommand(['qemu-img', 'info', '--output=json', '--', path]));
+  return info.code !== 0 && /lock/i.test(info.stderr);
 }
 
 async function checkBackingChain(destination: HostTransport, host: string, disk: SourceDisk, error: Report, ok: Report): Promise<void> {

@@ -1,22 +1,40 @@
-import type { MigrationReport, VmDefinition } from '../api/types.js';
-import { FerryError } from '../errors.js';
+import type { VmDefinition } from '../api/types.js';
+import { FerryError, isFerryError } from '../errors.js';
 import { writeJsonFile } from '../remote/json-files.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
 import type { JournalEntry } from './journal.js';
 import { MonitorHandle } from './monitor-handle.js';
-import { describeUndoStep, runUndoStep, type UndoContext } from './undo.js';
+import { sleep } from './run-context.js';
+import { within } from './within.js';
+import { describeUndoStep, runUndoStep, type UndoContext, type UndoStep } from './undo.js';
 
 /*
- * How a migration is settled once it has stopped running: the hand-over of the definition, undo
- * of what a failed one made, and — after Ferry itself died — finishing forwards or rolling back
- * from the journal.
+ * How a migration is settled once it has stopped running. The rules live here and nowhere else:
+ * - before the commit point a failure is undone, but the source is resumed or restarted only
+ *   when no destination QEMU can be running (it was confirmed gone, or never started);
+ * - past the commit point it is only ever finished forwards;
+ * - whatever cannot be settled now (a host out of reach) stays in the journal, in doubt, with
+ *   the steps still to do, and is retried later.
  */
 
 const UNDO_STEP_TIMEOUT_MS = 60_000;
+/** How long forwards-recovery waits for QEMU to finish a migration that is still moving. */
+const FORWARD_WAIT_MS = 10 * 60_000;
 
 export type TransportFor = (host: string) => Promise<HostTransport>;
+
+export interface Settlement {
+  outcome: 'completed' | 'rolled-back' | 'in-doubt';
+  /** What happened, or why it could not be settled, in words for the user. */
+  message: string;
+  /** Undo steps not done yet (kept in the journal while in doubt). */
+  remaining: UndoStep[];
+}
+
+/** Steps that give the guest back to the source; they wait until no destination copy can run. */
+const restoresSource = (step: UndoStep) => step.kind === 'resume-source' || step.kind === 'restart-source';
 
 /**
  * The destination owns the VM now: its definition is written there, then the source's files go.
@@ -32,51 +50,141 @@ export async function handOverDefinition(source: HostTransport, destination: Hos
   await source.run(`${reap}; ${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`);
 }
 
-/** Keys and helper processes go in every outcome; on success nothing else is undone. */
-export async function removeHelpers(entry: JournalEntry, context: UndoContext): Promise<void> {
-  for (const step of entry.undo.filter((candidate) => candidate.kind === 'remove-key-dir' || candidate.kind === 'kill-process')) {
-    await withTimeout(runUndoStep(step, context), UNDO_STEP_TIMEOUT_MS, describeUndoStep(step)).catch(() => undefined);
+/** Keys and helper processes go in every outcome; returns the ones that could not be removed. */
+export async function removeHelpers(steps: UndoStep[], context: UndoContext): Promise<UndoStep[]> {
+  const left: UndoStep[] = [];
+  for (const step of steps.filter((candidate) => candidate.kind === 'remove-key-dir' || candidate.kind === 'kill-process')) {
+    await within(UNDO_STEP_TIMEOUT_MS, runUndoStep(step, context), describeUndoStep(step)).catch(() => left.push(step));
   }
+  return left;
 }
 
-/** Runs every recorded undo step, newest first; a failing step does not stop the others. */
-export async function unwind(entry: JournalEntry, context: UndoContext): Promise<string[]> {
+/**
+ * Undoes what a migration made, newest first. Everything on the destination goes first; the
+ * source gets the guest back only if every destination QEMU step succeeded (it is gone).
+ */
+export async function rollBack(steps: UndoStep[], context: UndoContext): Promise<{ remaining: UndoStep[]; problems: string[] }> {
+  const remaining: UndoStep[] = [];
   const problems: string[] = [];
-  for (const step of [...entry.undo].reverse()) {
-    try {
-      await withTimeout(runUndoStep(step, context), UNDO_STEP_TIMEOUT_MS, describeUndoStep(step));
-    } catch (caught) {
-      problems.push(`could not ${describeUndoStep(step)}: ${(caught as Error).message}`);
+  // A host that did not answer once is not asked again in this pass: each try can take a minute.
+  const unreachable = new Set<string>();
+  const attempt = async (step: UndoStep) => {
+    if (unreachable.has(step.host)) {
+      remaining.push(step);
+      return;
     }
+    try {
+      await within(UNDO_STEP_TIMEOUT_MS, runUndoStep(step, context), describeUndoStep(step));
+    } catch (caught) {
+      remaining.push(step);
+      if (isFerryError(caught) && ['connection-lost', 'connection-failed', 'timeout'].includes(caught.code)) {
+        unreachable.add(step.host);
+        problems.push(`${step.host} cannot be reached (${caught.message})`);
+      } else {
+        problems.push(`could not ${describeUndoStep(step)}: ${(caught as Error).message}`);
+      }
+    }
+  };
+  const newestFirst = [...steps].reverse();
+  for (const step of newestFirst.filter((candidate) => !restoresSource(candidate))) await attempt(step);
+  const destinationMayRun = remaining.some((step) => step.kind === 'kill-qemu');
+  for (const step of newestFirst.filter(restoresSource)) {
+    if (destinationMayRun) remaining.push(step);
+    else await attempt(step);
   }
-  return problems;
+  // Kept in the order they were recorded, as the journal holds them.
+  remaining.sort((a, b) => steps.indexOf(a) - steps.indexOf(b));
+  return { remaining, problems };
 }
 
-/** After a crash at or past the switch-over: make the destination's copy the one that runs. */
-export async function finishForward(entry: JournalEntry, transport: TransportFor): Promise<void> {
-  const destination = await transport(entry.to);
-  const source = await transport(entry.from);
-  if (entry.destinationQmpSocket && entry.mode !== 'offline') {
-    const monitor = new MonitorHandle(destination, entry.destinationQmpSocket);
-    try {
-      const status = await monitor.query<{ status: string }>('query-status');
-      // A destination still receiving has an incomplete copy; running it would lose data.
-      if (status.status === 'inmigrate') throw new FerryError('migration-failed', `The VM on ${entry.to} never received the whole state`, { hint: 'It was rolled back instead.' });
-      if (status.status !== 'running') {
-        await monitor.command('nbd-server-stop').catch(() => undefined);
-        await monitor.command('cont');
-      }
-    } finally {
-      await monitor.close();
+/** Settles an entry before its commit point: roll back, or say why it stays in doubt. */
+async function settleBeforeCommit(entry: JournalEntry, context: UndoContext): Promise<Settlement> {
+  const { remaining, problems } = await rollBack(entry.undo, context);
+  if (remaining.length === 0) return { outcome: 'rolled-back', message: `It was rolled back: ${entry.vm} is on ${entry.from} as before.`, remaining };
+  const sourceHeld = remaining.some(restoresSource);
+  const message = sourceHeld
+    ? `It could not be rolled back: Ferry cannot confirm that the copy on ${entry.to} is gone (${problems.join('; ')}), so ${entry.vm} stays ${entry.mode === 'offline' ? 'stopped' : 'paused'} on ${entry.from} rather than risk two running copies.`
+    : `It was rolled back, but some of what it made on ${entry.to} could not be removed yet (${problems.join('; ')}).`;
+  return { outcome: 'in-doubt', message, remaining };
+}
+
+/**
+ * After the commit point: make the destination's copy the one that runs. QEMU may still be
+ * moving the guest (postcopy, or a source waiting at pre-switchover): it is helped along and
+ * waited for, never turned back.
+ */
+export async function finishForward(entry: JournalEntry, transport: TransportFor, context: UndoContext): Promise<Settlement> {
+  try {
+    const destination = await transport(entry.to);
+    const source = await transport(entry.from);
+    if (entry.mode === 'offline') {
+      await finishOfflineForward(entry, destination, context);
+    } else {
+      await finishLiveForward(entry, source, destination);
     }
+    const layout = vmLayout(entry.vm);
+    if ((await destination.exec(shellCommand(['test', '-e', layout.definition]))).code !== 0) await writeJsonFile(destination, layout.definition, entry.destinationDefinition);
+    await source.run(`${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`);
+    const left = await removeHelpers(entry.undo, context);
+    return {
+      outcome: 'completed',
+      message: left.length === 0 ? `${entry.vm} runs on ${entry.to}.` : `${entry.vm} runs on ${entry.to}; ${left.map(describeUndoStep).join(', ')} is still to do.`,
+      remaining: left,
+    };
+  } catch (caught) {
+    return {
+      outcome: 'in-doubt',
+      message: `It is past the point of no return (the guest's state is on ${entry.to}), but Ferry could not finish it: ${(caught as Error).message}. Nothing was undone; it will be retried.`,
+      remaining: entry.undo,
+    };
   }
-  if (entry.sourceQmpSocket) {
-    const monitor = new MonitorHandle(source, entry.sourceQmpSocket);
-    await monitor.quit().catch(() => undefined);
+}
+
+async function finishLiveForward(entry: JournalEntry, source: HostTransport, destination: HostTransport): Promise<void> {
+  if (!entry.sourceQmpSocket || !entry.destinationQmpSocket) throw new FerryError('internal', 'The journal entry has no monitor sockets');
+  const sourceMonitor = new MonitorHandle(source, entry.sourceQmpSocket);
+  const destinationMonitor = new MonitorHandle(destination, entry.destinationQmpSocket);
+  try {
+    const deadline = Date.now() + FORWARD_WAIT_MS;
+    for (;;) {
+      const info = await sourceMonitor.query<{ status?: string; 'error-desc'?: string }>('query-migrate').catch(() => ({ status: 'gone' }) as { status?: string; 'error-desc'?: string });
+      const status = info.status ?? 'none';
+      if (status === 'completed' || status === 'gone') break;
+      if (status === 'pre-switchover') await sourceMonitor.command('migrate-continue', { state: 'pre-switchover' });
+      else if (status === 'active') await sourceMonitor.command('migrate-start-postcopy');
+      else if (status === 'postcopy-paused' || status === 'failed' || status === 'cancelled') {
+        throw new FerryError('migration-failed', `the source reports the migration ${status}${info['error-desc'] ? ` (${info['error-desc']})` : ''}`, {
+          hint: 'Restore the link between the hosts, then run `ferry migration recover`.',
+        });
+      }
+      if (Date.now() > deadline) throw new FerryError('timeout', `QEMU did not finish moving the guest within ${FORWARD_WAIT_MS / 60_000} minutes`);
+      await sleep(300);
+    }
+    const status = await destinationMonitor.query<{ status: string }>('query-status');
+    if (status.status === 'inmigrate') throw new FerryError('migration-failed', `the VM on ${entry.to} is still receiving its state`);
+    if (status.status !== 'running') {
+      await destinationMonitor.command('nbd-server-stop').catch(() => undefined);
+      await destinationMonitor.command('cont');
+    }
+    await sourceMonitor.quit().catch(() => undefined);
+  } finally {
+    await destinationMonitor.close();
+    await sourceMonitor.close();
   }
+}
+
+async function finishOfflineForward(entry: JournalEntry, destination: HostTransport, context: UndoContext): Promise<void> {
+  if (entry.options['noStart'] === true) return;
+  if (await context.isVmRunning(entry.to, entry.vm)) return;
+  if (entry.options['keepState'] === true) {
+    throw new FerryError('migration-failed', `the VM is not running on ${entry.to} and its saved state cannot be resumed by recovery`, {
+      hint: `Start it on ${entry.to} by hand (\`ferry vm start ${entry.to} ${entry.vm}\`); the state saved at the move is lost, its disks are complete.`,
+    });
+  }
+  // The disks were complete before the commit point; the definition goes first so start finds it.
   const layout = vmLayout(entry.vm);
   if ((await destination.exec(shellCommand(['test', '-e', layout.definition]))).code !== 0) await writeJsonFile(destination, layout.definition, entry.destinationDefinition);
-  await source.run(shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket]));
+  await context.startVm(entry.to, entry.vm);
 }
 
 /**
@@ -98,42 +206,8 @@ export async function completedWithoutUs(entry: JournalEntry, transport: Transpo
   }
 }
 
-/** Settles one journal entry a dead Ferry left behind; returns the report for the history. */
-export async function recoverEntry(entry: JournalEntry, transport: TransportFor, undoContext: UndoContext): Promise<MigrationReport> {
-  let outcome: MigrationReport['outcome'] = 'failed';
-  let message = 'Ferry stopped during this migration; it was rolled back when Ferry started again.';
-  try {
-    if (entry.state === 'committing' || (await completedWithoutUs(entry, transport))) {
-      await finishForward(entry, transport);
-      outcome = 'completed';
-      message = 'Ferry stopped during this migration; QEMU finished it and Ferry completed the hand-over when it started again.';
-    } else {
-      await unwind(entry, undoContext);
-    }
-  } catch (caught) {
-    outcome = 'failed';
-    message = `Ferry stopped during this migration. Recovery hit a problem: ${(caught as Error).message}`;
-    if (entry.state !== 'committing') await unwind(entry, undoContext);
-  }
-  return {
-    id: entry.id, vm: entry.vm, from: entry.from, to: entry.to, mode: entry.mode, outcome, startedAt: entry.startedAt, finishedAt: new Date().toISOString(),
-    totalTimeMs: Date.now() - Date.parse(entry.startedAt), setupTimeMs: null, downtimeMs: null, maxHeartbeatGapMs: null, ramBytes: 0, disks: [],
-    averageThroughputBps: 0, options: entry.options, error: outcome === 'completed' ? null : { code: 'migration-failed', message },
-  };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new FerryError('timeout', `${what} took longer than ${ms / 1000} s`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+/** Settles one journal entry whose process has stopped running it. */
+export async function settleEntry(entry: JournalEntry, transport: TransportFor, context: UndoContext): Promise<Settlement> {
+  if (entry.state === 'committed' || (await completedWithoutUs(entry, transport))) return finishForward(entry, transport, context);
+  return settleBeforeCommit(entry, context);
 }

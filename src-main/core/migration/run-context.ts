@@ -46,7 +46,7 @@ export interface RunContext {
 }
 
 export function throwIfCancelled(signal: AbortSignal): void {
-  if (signal.aborted) throw new FerryError('cancelled', 'The migration was cancelled', { hint: 'The VM keeps running on the source host.' });
+  if (signal.aborted) throw new FerryError('cancelled', 'The migration was cancelled', { hint: 'Ferry undoes what it made on the destination; the report says where the VM runs.' });
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

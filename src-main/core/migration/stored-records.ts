@@ -27,7 +27,10 @@ const journalEntry = z.looseObject({
   to: z.string().min(1),
   mode,
   startedAt: z.string(),
-  state: z.enum(['running', 'committing']),
+  // "committing" is what Ferry before 0.2 wrote for the same state.
+  state: z.enum(['running', 'committed', 'committing']).transform((state) => (state === 'committing' ? 'committed' : state)),
+  doubt: z.string().nullable().default(null),
+  owner: z.looseObject({ pid: z.number(), bootId: z.string(), machine: z.string() }).default({ pid: 0, bootId: 'unknown', machine: 'unknown' }),
   sourceQmpSocket: z.string().nullable(),
   destinationQmpSocket: z.string().nullable(),
   undo: z.array(undoStep),
@@ -50,7 +53,7 @@ const migrationRecord = z.looseObject({
   mode,
   phase: z.string(),
   startedAt: z.string(),
-  report: z.looseObject({ outcome: z.enum(['completed', 'failed', 'cancelled']), totalTimeMs: z.number(), disks: z.array(z.looseObject({ bytes: z.number() })) }).nullable(),
+  report: z.looseObject({ outcome: z.enum(['completed', 'failed', 'cancelled', 'in-doubt']), totalTimeMs: z.number(), disks: z.array(z.looseObject({ bytes: z.number() })) }).nullable(),
   samples: z.array(sample),
 });
 
@@ -60,5 +63,6 @@ export function parseMigrationRecord(value: unknown): MigrationRecord | null {
 }
 
 export function parseJournalEntry(value: unknown): JournalEntry | null {
-  return journalEntry.safeParse(value).success ? (value as JournalEntry) : null;
+  const parsed = journalEntry.safeParse(value);
+  return parsed.success ? ({ ...(value as object), state: parsed.data.state, doubt: parsed.data.doubt, owner: parsed.data.owner } as unknown as JournalEntry) : null;
 }

@@ -1,6 +1,5 @@
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
-import { vmLayout } from '../vm/layout.js';
 import { withMonitor } from '../vm/monitor.js';
 import type { QmpClient } from '../qmp/index.js';
 
@@ -21,6 +20,8 @@ export interface UndoContext {
   transport(host: string): Promise<HostTransport>;
   /** Starts a defined VM again on its host (offline migration stopped it). */
   startVm(host: string, vm: string): Promise<void>;
+  /** Whether the VM's own QEMU runs on the host (its pid checked, not just its pid file). */
+  isVmRunning(host: string, vm: string): Promise<boolean>;
 }
 
 const killByPidFile = (pidFile: string) =>
@@ -69,8 +70,7 @@ export async function runUndoStep(step: UndoStep, context: UndoContext): Promise
       });
       return;
     case 'restart-source': {
-      const running = (await transport.exec(`kill -0 "$(cat ${shellQuote(vmLayout(step.vm).pidFile)} 2>/dev/null)" 2>/dev/null`)).code === 0;
-      if (!running) await context.startVm(step.host, step.vm);
+      if (!(await context.isVmRunning(step.host, step.vm))) await context.startVm(step.host, step.vm);
       return;
     }
   }

@@ -141,6 +141,11 @@ describe('faults', () => {
 
     const restarted = new FerryEngine({ home: le.home, userKnownHosts: null, sshConfigPath: join(le.home, 'no-ssh-config') });
     try {
+      // Listing is read-only: it settles nothing, even for a migration whose process is gone.
+      await restarted.call('migrations.list', {});
+      expect(readdirSync(join(le.home, 'journal')).filter((file) => file.endsWith('.json'))).toHaveLength(1);
+      const settled = await restarted.call('migrations.recover', {});
+      expect(settled.map((summary) => summary.id)).toEqual([id]);
       const history = await restarted.call('migrations.list', {});
       const entry = history.find((candidate) => candidate.id === id);
       expect(entry?.report?.outcome).toBe('failed');
@@ -186,14 +191,31 @@ describe('pre-flight refusals change nothing', () => {
     await expectSourceIntactAndDestinationClean();
   });
 
-  it('a pre-existing destination image that is too small', async () => {
+  it('a pre-existing destination image that is too small, even with --reuse-images', async () => {
     await le.sh('b', `qemu-img create -q -f qcow2 ${diskPath} 16M`);
     const before = await le.sh('b', `md5sum ${diskPath}`);
     try {
-      await expect(le.engine.call('migrations.start', { vm, from: 'a', to: 'b', mode: 'block' })).rejects.toMatchObject({
+      await expect(le.engine.call('migrations.start', { vm, from: 'a', to: 'b', mode: 'block', reuseImages: true })).rejects.toMatchObject({
         code: 'preflight-failed',
         message: expect.stringContaining('the copy needs exactly 268435456'),
       });
+      expect(await le.sh('b', `md5sum ${diskPath}`)).toBe(before);
+    } finally {
+      await le.sh('b', `rm -f ${diskPath}`);
+    }
+    await expectSourceIntactAndDestinationClean();
+  });
+
+  it("another image of the same size and format at the destination path (maybe another VM's disk)", async () => {
+    await le.sh('b', `qemu-img create -q -f qcow2 ${diskPath} 256M && qemu-io -f qcow2 -c 'write -P 0x77 0 1M' ${diskPath} >/dev/null`);
+    const before = await le.sh('b', `md5sum ${diskPath}`);
+    try {
+      for (const mode of ['block', 'offline'] as const) {
+        await expect(le.engine.call('migrations.start', { vm, from: 'a', to: 'b', mode })).rejects.toMatchObject({
+          code: 'preflight-failed',
+          message: expect.stringContaining(`${diskPath} already exists on b`),
+        });
+      }
       expect(await le.sh('b', `md5sum ${diskPath}`)).toBe(before);
     } finally {
       await le.sh('b', `rm -f ${diskPath}`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -75,6 +75,7 @@ describe('History', () => {
 describe('Journal', () => {
   const entry = (id: string): JournalEntry => ({
     id, vm: 'v', from: 'a', to: 'b', mode: 'block', startedAt: '2026-01-01T00:00:00Z', state: 'running',
+    doubt: null, owner: { pid: 4242, bootId: 'b00t', machine: 'desk' },
     sourceQmpSocket: '/run/ferry/v.qmp', destinationQmpSocket: '/run/ferry/v.qmp',
     undo: [{ kind: 'kill-qemu', host: 'b', pidFile: '/run/ferry/v.pid', qmpSocket: '/run/ferry/v.qmp' }, { kind: 'cancel-source-migration', host: 'a', qmpSocket: '/run/ferry/v.qmp', nbdNodes: ['ferry-nbd0'] }],
     options: { vm: 'v' },
@@ -92,5 +93,14 @@ describe('Journal', () => {
     expect(listed.map((item) => item.id)).toEqual(['whole']);
     expect(listed[0]).toEqual(entry('whole'));
     expect(readdirSync(directory).sort()).toEqual(['state.json', 'step.json', 'torn.json', 'whole.json']);
+  });
+
+  it('reads entries written before owners and doubt were recorded ("committing" is committed)', async () => {
+    const directory = join(mkdtempSync(join(tmpdir(), 'ferry-journal-')), 'journal');
+    const { owner: _owner, doubt: _doubt, ...old } = entry('old');
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(join(directory, 'old.json'), JSON.stringify({ ...old, state: 'committing' }));
+    const [listed] = await new Journal(directory).list();
+    expect(listed).toMatchObject({ id: 'old', state: 'committed', doubt: null, owner: { pid: 0 } });
   });
 });

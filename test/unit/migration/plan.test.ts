@@ -47,6 +47,14 @@ describe('migration capabilities and parameters', () => {
     // A steeper throttle than QEMU's default, on the source only.
     expect(migrationParameters('source', options({ autoConverge: true }), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0, 'cpu-throttle-initial': 40, 'cpu-throttle-increment': 20 });
     expect(migrationParameters('destination', options({ autoConverge: true }), null)).toEqual({ 'tls-creds': '' });
+    // The user's limit holds in postcopy too, where QEMU has a limit of its own.
+    expect(migrationParameters('source', options({ postcopy: true, bandwidthMiBps: 4 }), null)).toMatchObject({ 'max-bandwidth': 4 * 1024 * 1024, 'max-postcopy-bandwidth': 4 * 1024 * 1024 });
+  });
+
+  it('encrypts by default and never reuses destination images unless asked', () => {
+    const parsed = migrationInput.parse({ vm: 'v', from: 'a', to: 'b', mode: 'block' });
+    expect(parsed.transport).toBe('tls');
+    expect(parsed.reuseImages).toBe(false);
   });
 
   it('validates migration input: names, probe and port', () => {
