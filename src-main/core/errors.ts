@@ -13,6 +13,7 @@ export type FerryErrorCode =
   | 'connection-failed'
   | 'connection-lost'
   | 'remote-command-failed'
+  | 'output-too-large'
   | 'qmp-error'
   | 'qmp-timeout'
   | 'qmp-protocol'

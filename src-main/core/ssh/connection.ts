@@ -11,10 +11,10 @@ import { presentedHostKey } from './host-key-probe.js';
 import { newKeyTypeRefusal, verifyHostKey, type UnknownHostKeyPrompt } from './host-key-policy.js';
 import { knownHostsName, knownKeyTypesOf, type KnownHostsFile } from './known-hosts.js';
 import { Limiter } from './limiter.js';
-import { execOnClient } from './remote-exec.js';
+import { execOnClient, execStreamOnClient, type RemoteCommand } from './remote-exec.js';
 import { mapConnectError, type Ssh2Error } from './ssh-errors.js';
 import { tempSiblingPath } from './temp-path.js';
-import type { ExecOptions, ExecResult, HostTransport, TransportState } from './transport.js';
+import type { ExecOptions, ExecResult, ExecStreamOptions, HostTransport, StreamedCommand, TransportState } from './transport.js';
 
 export interface SshTransportOptions {
   label: string;
@@ -86,10 +86,29 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return this.execLimiter.run(async () => {
-      const client = await this.ready();
-      return execOnClient(client, command, options, this.label);
-    });
+    return this.inCommandSlot((client) => execOnClient(client, command, options, this.label));
+  }
+
+  async execStream(command: string, options: ExecStreamOptions): Promise<StreamedCommand> {
+    return this.inCommandSlot((client) => execStreamOnClient(client, command, options, this.label));
+  }
+
+  /**
+   * Holds a command slot until the command's session is gone on the host, which for a killed
+   * command comes after its promise has rejected: freeing the slot earlier would let the next
+   * command ask sshd for a session it still counts as taken, and be refused.
+   */
+  private async inCommandSlot<T>(start: (client: Client) => RemoteCommand<T>): Promise<T> {
+    const release = await this.execLimiter.acquire();
+    let command: RemoteCommand<T>;
+    try {
+      command = start(await this.ready());
+    } catch (error) {
+      release();
+      throw error;
+    }
+    void command.released.then(release);
+    return command.result;
   }
 
   async run(command: string, options?: ExecOptions): Promise<string> {

@@ -1,12 +1,31 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { chmod, open, readFile, rename, unlink } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { FerryError } from '../errors.js';
 import { exitCodeForSignal, stdoutOrThrow } from './command-result.js';
+import {
+  CappedOutput,
+  commandCancelled,
+  commandOutputTooLarge,
+  commandTimedOut,
+  DEFAULT_MAX_STDERR_BYTES,
+  DEFAULT_MAX_STDOUT_BYTES,
+  resolveCap,
+  resolveTimeoutMs,
+} from './exec-limits.js';
 import { tempSiblingPath } from './temp-path.js';
-import type { ExecOptions, ExecResult, HostTransport, TransportState } from './transport.js';
+import type { ExecOptions, ExecResult, ExecStreamOptions, HostTransport, StreamedCommand, TransportState } from './transport.js';
+
+/** A streamed command's stderr only feeds its error message. */
+const STREAM_STDERR_BYTES = 64 * 1024;
+
+interface ShellChild {
+  process: ChildProcessWithoutNullStreams;
+  /** Kills the whole process group and rejects with `error`. */
+  fail(error: FerryError): void;
+}
 
 /** The same operations as SshTransport, on this machine, so the engine never special-cases "local". */
 export class LocalTransport extends EventEmitter implements HostTransport {
@@ -24,50 +43,42 @@ export class LocalTransport extends EventEmitter implements HostTransport {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.assertOpen();
+    const timeoutMs = resolveTimeoutMs(options.timeoutMs);
+    const stdout = new CappedOutput(resolveCap(options.maxOutputBytes, DEFAULT_MAX_STDOUT_BYTES, 'maxOutputBytes'));
+    const stderr = new CappedOutput(resolveCap(options.maxStderrBytes, DEFAULT_MAX_STDERR_BYTES, 'maxStderrBytes'));
+    this.assertNotCancelled(command, options.signal);
     return new Promise<ExecResult>((resolve, reject) => {
-      // Its own process group, so a timeout kills the whole pipeline and not only sh: a
-      // surviving grandchild would hold the pipes open and keep 'close' from ever firing.
-      const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let timedOut = false;
-      const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
-        timedOut = true;
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-        reject(new FerryError('timeout', `${this.label}: command did not finish within ${options.timeoutMs} ms`, { details: { command } }));
-      }, options.timeoutMs);
-      child.stdout.on('data', (chunk: Buffer) => {
+      const child = this.spawnShell(command, { timeoutMs, signal: options.signal }, {
+        reject,
+        onClose: (code) => resolve({ code, stdout: stdout.text(), stderr: stderr.text() }),
+      });
+      child.process.stdout.on('data', (chunk: Buffer) => {
         if (options.onStdout) options.onStdout(chunk);
-        else stdout.push(chunk);
+        else if (!stdout.push(chunk)) child.fail(commandOutputTooLarge(this.label, command, 'stdout', stdout.limitBytes));
       });
-      options.signal?.addEventListener('abort', () => {
-        timedOut = true;
-        clearTimeout(timer);
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-        reject(new FerryError('cancelled', `${this.label}: command cancelled`, { details: { command } }));
-      }, { once: true });
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      // A command that does not read its stdin closes the pipe early; that is not our failure.
-      child.stdin.on('error', () => undefined);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(new FerryError('remote-command-failed', `${this.label}: cannot start /bin/sh: ${error.message}`, { details: { command }, cause: error }));
+      child.process.stderr.on('data', (chunk: Buffer) => {
+        if (!stderr.push(chunk)) child.fail(commandOutputTooLarge(this.label, command, 'stderr', stderr.limitBytes));
       });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (timedOut) return;
-        resolve({ code: code ?? exitCodeForSignal(signal), stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
-      });
-      child.stdin.end(options.stdin);
+      child.process.stdin.end(options.stdin);
     });
+  }
+
+  async execStream(command: string, options: ExecStreamOptions): Promise<StreamedCommand> {
+    this.assertOpen();
+    const timeoutMs = resolveTimeoutMs(options.timeoutMs);
+    const stderr = new CappedOutput(STREAM_STDERR_BYTES);
+    this.assertNotCancelled(command, options.signal);
+    let onClose!: (code: number) => void;
+    let reject!: (error: FerryError) => void;
+    const exit = new Promise<{ code: number; stderr: string }>((resolveExit, rejectExit) => {
+      onClose = (code) => resolveExit({ code, stderr: stderr.text() });
+      reject = rejectExit;
+    });
+    const started = this.spawnShell(command, { timeoutMs, signal: options.signal }, { reject, onClose });
+    started.process.stderr.on('data', (chunk: Buffer) => stderr.pushTruncating(chunk));
+    // The caller learns of a failure from `exit`; an unhandled rejection would only add noise.
+    exit.catch(() => undefined);
+    return { stdin: started.process.stdin, stdout: started.process.stdout, exit, kill: () => started.fail(commandCancelled(this.label, command)) };
   }
 
   async run(command: string, options?: ExecOptions): Promise<string> {
@@ -131,6 +142,51 @@ export class LocalTransport extends EventEmitter implements HostTransport {
       const onError = (error: Error): void => reject(new FerryError('connection-failed', `${this.label}: cannot open ${what}: ${error.message}`, { cause: error }));
       socket.once('error', onError);
     });
+  }
+
+  /**
+   * Starts `sh -c command` in its own process group, so that a timeout, a cap or a cancellation
+   * kills the whole pipeline and not only sh: a surviving grandchild would hold the pipes open and
+   * keep 'close' from ever firing.
+   */
+  private spawnShell(
+    command: string,
+    limits: { timeoutMs: number | undefined; signal: AbortSignal | undefined },
+    outcome: { reject: (error: FerryError) => void; onClose: (code: number) => void },
+  ): ShellChild {
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let settled = false;
+    const settle = (then: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      limits.signal?.removeEventListener('abort', onAbort);
+      then();
+    };
+    const fail = (error: FerryError): void => {
+      if (settled) return;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      settle(() => outcome.reject(error));
+    };
+    const onAbort = (): void => fail(commandCancelled(this.label, command));
+    const { timeoutMs } = limits;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => fail(commandTimedOut(this.label, command, timeoutMs)), timeoutMs);
+    limits.signal?.addEventListener('abort', onAbort, { once: true });
+    // A command that does not read its stdin closes the pipe early; that is not our failure.
+    child.stdin.on('error', () => undefined);
+    child.on('error', (error) => {
+      settle(() => outcome.reject(new FerryError('remote-command-failed', `${this.label}: cannot start /bin/sh: ${error.message}`, { details: { command }, cause: error })));
+    });
+    child.on('close', (code, signal) => settle(() => outcome.onClose(code ?? exitCodeForSignal(signal))));
+    return { process: child, fail };
+  }
+
+  private assertNotCancelled(command: string, signal: AbortSignal | undefined): void {
+    if (signal?.aborted) throw new FerryError('cancelled', `${this.label}: command cancelled before it started`, { details: { command } });
   }
 
   private fileError(what: string, path: string, error: unknown): FerryError {
