@@ -32,16 +32,33 @@ export function hasValidToken(request: IncomingMessage, token: string): boolean 
 }
 
 /**
+ * The names this server answers to. The server listens on 127.0.0.1 only, so [::1] is not
+ * among them. Host and Origin checks both use this one list: a page the Host check serves must
+ * also be able to open the API socket.
+ */
+export function servedHosts(port: number): string[] {
+  return [`127.0.0.1:${port}`, `localhost:${port}`];
+}
+
+/**
  * A WebSocket upgrade must come from a page we served: browsers always send Origin on WebSocket
  * handshakes, and another site's page would show its own origin here.
  */
-export function hasValidOrigin(request: IncomingMessage, servedOrigin: string): boolean {
+export function hasValidOrigin(request: IncomingMessage, port: number): boolean {
   const origin = request.headers.origin;
-  return typeof origin === 'string' && origin === servedOrigin;
+  return typeof origin === 'string' && servedHosts(port).some((host) => origin === `http://${host}`);
 }
 
 /** Only our own Host header is accepted (guards against DNS rebinding onto 127.0.0.1). */
 export function hasValidHost(request: IncomingMessage, port: number): boolean {
   const host = request.headers.host;
-  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+  return typeof host === 'string' && servedHosts(port).includes(host);
+}
+
+/**
+ * Carries the token after the first page load, so the renderer can drop `?token=` from the
+ * address bar and history. HttpOnly keeps it from page scripts, Strict from other sites' requests.
+ */
+export function tokenCookie(token: string): string {
+  return `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { FerryEngine } from '../core/engine.js';
-import { hasValidHost, hasValidOrigin, hasValidToken, newToken, TOKEN_COOKIE } from './auth.js';
+import { hasValidHost, hasValidOrigin, hasValidToken, newToken, tokenCookie } from './auth.js';
 import { sendStatic } from './static-files.js';
 import { attachBridge } from './ws-bridge.js';
 
@@ -38,7 +38,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       return;
     }
     if (!hasValidToken(request, token)) {
-      response.writeHead(403, { 'content-type': 'text/plain' }).end('Open the URL that `npm run web` printed (it carries the access token).');
+      response.writeHead(403, { 'content-type': 'text/plain' }).end('Open the URL that `npm run web` printed: it carries the access token, which the browser then keeps in a cookie for this run.');
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -46,9 +46,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
       return;
     }
     const url = new URL(request.url ?? '/', origin);
-    void sendStatic(options.rendererDir, url.pathname, response, {
-      'set-cookie': `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-    });
+    void sendStatic(options.rendererDir, url.pathname, response, { 'set-cookie': tokenCookie(token) });
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
@@ -62,7 +60,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     if (url.pathname !== WS_PATH) return refuse('404 Not Found');
     if (!hasValidHost(request, port)) return refuse('421 Misdirected Request');
     if (!hasValidToken(request, token)) return refuse('403 Forbidden');
-    if (!hasValidOrigin(request, origin)) return refuse('403 Forbidden');
+    if (!hasValidOrigin(request, port)) return refuse('403 Forbidden');
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   });
 

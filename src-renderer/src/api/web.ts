@@ -8,8 +8,15 @@ interface Pending {
 /**
  * The web shell: requests over one WebSocket (/api) with request ids, events pushed on the same
  * socket. Reconnects with a short backoff; calls made while disconnected wait for the socket.
+ * Without `url` it talks to the server that served the page, authenticated by the HttpOnly
+ * cookie that came with the page, and drops the token from the address bar.
  */
-export function createWebApi(url = defaultSocketUrl()): FerryApi {
+export function createWebApi(url?: string): FerryApi {
+  if (url === undefined) {
+    forgetTokenInAddress();
+    url = defaultSocketUrl();
+  }
+  const socketUrl = url;
   let socket: WebSocket | null = null;
   let nextId = 1;
   let opened: Promise<WebSocket> | null = null;
@@ -27,7 +34,7 @@ export function createWebApi(url = defaultSocketUrl()): FerryApi {
     if (opened) return opened;
     opened = new Promise<WebSocket>((resolve, reject) => {
       setLink('connecting');
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(socketUrl);
       socket = ws;
       ws.onopen = () => {
         retryMs = 500;
@@ -94,7 +101,17 @@ export function createWebApi(url = defaultSocketUrl()): FerryApi {
 }
 
 function defaultSocketUrl(): string {
-  const token = new URLSearchParams(location.search).get('token');
-  const base = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api`;
-  return token ? `${base}?token=${encodeURIComponent(token)}` : base;
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api`;
+}
+
+/**
+ * The printed URL carries the per-run token in `?token=`. Once the page is loaded the server's
+ * cookie stands in for it, so it is taken out of the address bar and the history entry, where
+ * anyone looking at the screen or the browser history would otherwise find it.
+ */
+export function forgetTokenInAddress(): void {
+  const address = new URL(location.href);
+  if (!address.searchParams.has('token')) return;
+  address.searchParams.delete('token');
+  history.replaceState(history.state, '', `${address.pathname}${address.search}${address.hash}`);
 }

@@ -42,11 +42,12 @@ function get(path: string, headers: Record<string, string> = {}): Promise<{ stat
 }
 
 /** Opens the API socket; resolves with it, or rejects with the HTTP status the upgrade got. */
-function openSocket(options: { token?: string | null; cookie?: string; origin?: string | null } = {}): Promise<WebSocket> {
+function openSocket(options: { token?: string | null; cookie?: string; origin?: string | null; host?: string } = {}): Promise<WebSocket> {
   const token = options.token === undefined ? web.token : options.token;
   const url = `ws://127.0.0.1:${web.port}${WS_PATH}${token ? `?token=${token}` : ''}`;
   const headers: Record<string, string> = {};
   if (options.cookie) headers['cookie'] = options.cookie;
+  if (options.host) headers['host'] = options.host;
   const origin = options.origin === undefined ? web.origin : options.origin;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, ...(origin === null ? {} : { origin }) });
@@ -88,6 +89,8 @@ describe('web server', () => {
     expect(first.body).toContain('<title>Ferry</title>');
     expect(String(first.headers['set-cookie'])).toContain(`ferry_token=${web.token}`);
     expect(String(first.headers['set-cookie'])).toContain('HttpOnly');
+    expect(String(first.headers['set-cookie'])).toContain('SameSite=Strict');
+    expect(String(first.headers['set-cookie'])).toContain('Path=/');
     expect((await get('/index.html', { cookie: `ferry_token=${web.token}` })).status).toBe(200);
   });
 
@@ -109,8 +112,29 @@ describe('WebSocket bridge', () => {
 
   it('refuses the upgrade from another origin or without one', async () => {
     await expect(openSocket({ origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
-    await expect(openSocket({ origin: `http://localhost:${web.port}` })).rejects.toThrow('HTTP 403');
+    await expect(openSocket({ origin: `http://localhost:${web.port + 1}` })).rejects.toThrow('HTTP 403');
+    await expect(openSocket({ origin: `https://127.0.0.1:${web.port}` })).rejects.toThrow('HTTP 403');
+    await expect(openSocket({ origin: `http://127.0.0.1:${web.port}.evil.example` })).rejects.toThrow('HTTP 403');
     await expect(openSocket({ origin: null })).rejects.toThrow('HTTP 403');
+  });
+
+  it('accepts as Origin exactly the hosts the Host check serves the page to', async () => {
+    const candidates = [`127.0.0.1:${web.port}`, `localhost:${web.port}`, `[::1]:${web.port}`, `evil.example:${web.port}`, `localhost:${web.port + 1}`];
+    for (const host of candidates) {
+      const pageServed = (await get(`/?token=${web.token}`, { host })).status === 200;
+      const socketOpened = await openSocket({ host, origin: `http://${host}` }).then(
+        (ws) => {
+          ws.close();
+          return true;
+        },
+        () => false,
+      );
+      expect({ host, socketOpened }).toEqual({ host, socketOpened: pageServed });
+    }
+    // The page opened as http://localhost:PORT must reach its API (it was refused before).
+    const fromLocalhost = await openSocket({ host: `localhost:${web.port}`, origin: `http://localhost:${web.port}`, token: null, cookie: `ferry_token=${web.token}` });
+    expect((await call(fromLocalhost, 'hosts.list', {})).ok).toBe(true);
+    fromLocalhost.close();
   });
 
   it('accepts the cookie token and runs engine calls', async () => {
