@@ -13,6 +13,7 @@ import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/v
 import type { HostTransport, TransportState } from './ssh/transport.js';
 import { resolveSshConfig } from './ssh/config.js';
 import { adoptVm } from './vm/adopt.js';
+import { EvacuationService } from './migration/evacuation.js';
 import { MigrationService } from './migration/service.js';
 import { defineVm, destroyVm, listVms, pauseVm, resumeVm, serialTail, shutdownVm, startVm, undefineVm, vmDetails, type VmHost } from './vm/lifecycle.js';
 
@@ -35,6 +36,7 @@ export class FerryEngine extends EventEmitter {
   private readonly registry: HostRegistry;
   readonly connections: ConnectionManager;
   readonly migrations: MigrationService;
+  readonly evacuations: EvacuationService;
 
   constructor(options: EngineOptions = {}) {
     super();
@@ -54,6 +56,12 @@ export class FerryEngine extends EventEmitter {
       transport: (host) => this.transport(host),
       hostAddress: (host) => this.hostAddress(host),
       publish: (name, payload) => this.publish(name, payload),
+    });
+    this.evacuations = new EvacuationService({
+      migrations: this.migrations,
+      listVms: async (host) => listVms(await this.vmHost(host)),
+      connect: (host) => this.transport(host),
+      publish: (summary) => this.publish('evacuation-update', summary),
     });
     this.connections.on('state', (host: string, state: TransportState) => {
       const payload: EngineEvents['host-state'] = { host, state: state.kind === 'closed' ? 'disconnected' : state.kind };
@@ -153,6 +161,10 @@ export class FerryEngine extends EventEmitter {
       return this.summary(host);
     },
     'hosts.info': async ({ host }) => readHostInfo(host, await this.transport(host)),
+    'hosts.evacuate': (args) => this.evacuations.start(args),
+    'evacuations.get': async ({ id }) => this.evacuations.get(id),
+    'evacuations.cancel': ({ id }) => this.evacuations.cancel(id),
+    'evacuations.list': async () => this.evacuations.list(),
     'pools.list': async ({ host }) => listPools(await this.transport(host)),
     'pools.define': async (args) => definePool(await this.transport(args.host), args),
     'pools.start': async ({ host, pool }) => {

@@ -11,6 +11,7 @@ export const CHANNEL_NAMES = [
   'hosts.remove',
   'hosts.connect',
   'hosts.info',
+  'hosts.evacuate',
   'pools.list',
   'pools.define',
   'pools.start',
@@ -40,6 +41,9 @@ export const CHANNEL_NAMES = [
   'migrations.recover',
   'migrations.get',
   'migrations.export',
+  'evacuations.get',
+  'evacuations.cancel',
+  'evacuations.list',
 ] as const satisfies readonly Channel[];
 
 type Missing = Exclude<Channel, (typeof CHANNEL_NAMES)[number]>;

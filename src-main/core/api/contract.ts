@@ -12,6 +12,7 @@ import {
   volumeNameSchema,
 } from './names.js';
 import type {
+  EvacuationSummary,
   HostInfo,
   HostSummary,
   MigrationRecord,
@@ -157,12 +158,30 @@ export const migrationTuneInput = migrationRef.extend({
   startPostcopy: z.boolean().optional(),
 });
 
+export const migrationModeSchema = z.enum(['offline', 'live', 'block']);
+
+export const evacuationInput = z.object({
+  host: hostNameSchema,
+  to: hostNameSchema,
+  /** How many migrations run at once. */
+  parallel: z.number().int().min(1).max(8).default(2),
+  /** Per VM: the mode to use instead of the recommended one. */
+  modes: z.record(vmNameSchema, migrationModeSchema).default({}),
+  /** Passed to each migration. */
+  transport: z.enum(['tcp', 'tls']).optional(),
+  bandwidthMiBps: z.number().positive().max(1_000_000).optional(),
+});
+
+export const evacuationRef = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) });
+
 export const channels = {
   'hosts.list': { input: z.object({}), output: {} as HostSummary[] },
   'hosts.add': { input: hostAddInput, output: {} as HostSummary },
   'hosts.remove': { input: z.object({ name: hostNameSchema }), output: {} as { removed: string } },
   'hosts.connect': { input: z.object({ name: hostNameSchema }), output: {} as HostSummary },
   'hosts.info': { input: hostRef, output: {} as HostInfo },
+  /** Moves every running VM off a host, a few at a time; the summary is updated by 'evacuation-update'. */
+  'hosts.evacuate': { input: evacuationInput, output: {} as EvacuationSummary },
   'pools.list': { input: hostRef, output: {} as PoolSummary[] },
   'pools.define': { input: poolDefineInput, output: {} as PoolSummary },
   'pools.start': { input: poolRef, output: {} as PoolSummary },
@@ -193,6 +212,10 @@ export const channels = {
   /** Settles migrations whose Ferry process is gone, and retries those that ended in doubt. */
   'migrations.recover': { input: z.object({}), output: {} as MigrationSummary[] },
   'migrations.export': { input: migrationRef.extend({ format: z.enum(['json', 'csv']) }), output: {} as { filename: string; mimeType: string; content: string } },
+  'evacuations.get': { input: evacuationRef, output: {} as EvacuationSummary },
+  /** Starts no further migrations and cancels the running ones; those past their commit point finish. */
+  'evacuations.cancel': { input: evacuationRef, output: {} as EvacuationSummary },
+  'evacuations.list': { input: z.object({}), output: {} as EvacuationSummary[] },
 } as const;
 
 /** Pushed from the engine to every front end. */
@@ -200,6 +223,7 @@ export interface EngineEvents {
   'host-state': { host: string; state: import('./types.js').ConnectionState; reason?: string };
   'migration-sample': { id: string; sample: import('./types.js').MigrationSample };
   'migration-update': MigrationSummary;
+  'evacuation-update': EvacuationSummary;
 }
 export type EngineEventName = keyof EngineEvents;
 

@@ -231,3 +231,34 @@ export interface MigrationSummary {
 export interface MigrationRecord extends MigrationSummary {
   samples: MigrationSample[];
 }
+
+export type EvacuationVmState = 'waiting' | 'migrating' | 'completed' | 'failed' | 'cancelled' | 'in-doubt' | 'skipped';
+
+export interface EvacuationVm {
+  vm: string;
+  /** The mode it moves (or would have moved) in; null when it is skipped before a mode was chosen. */
+  mode: MigrationMode | null;
+  migrationId: string | null;
+  state: EvacuationVmState;
+  /** Why it was skipped, failed or not cancelled, in words for the user. */
+  message?: string;
+  /** Where its QEMU was found when its migration ended, as the hosts said. */
+  foundOn?: VmLocation[];
+  /** Set when the evacuation was cancelled while this migration was past its commit point: it finishes forwards. */
+  pastCommitPoint?: boolean;
+  /** The migration's total time, once it has ended. */
+  totalTimeMs?: number;
+}
+
+/** Moving every running VM off one host; kept in memory only (each migration keeps its own history). */
+export interface EvacuationSummary {
+  id: string;
+  host: string;
+  to: string;
+  parallel: number;
+  startedAt: string;
+  finishedAt: string | null;
+  /** failed: at least one running VM was not moved (and the evacuation was not cancelled). */
+  state: 'running' | 'completed' | 'cancelled' | 'failed';
+  vms: EvacuationVm[];
+}
