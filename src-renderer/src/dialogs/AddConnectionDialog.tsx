@@ -3,6 +3,7 @@ import type { HostSummary } from '../../../src-main/core/api/types';
 import { ApiError, type ChannelInput, type ErrorInfo, type FerryApi } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, useAction } from '../components/common';
+import { hostAddressProblem, uriHost } from '../../../src-main/core/api/host-address';
 import { nameProblem } from '../util/format';
 import { HostKeyDialog } from './HostKeyDialog';
 
@@ -15,13 +16,12 @@ export interface AddConnectionDialogProps {
   onClose(): void;
 }
 
-const ADDRESS = /^[A-Za-z0-9.:_-]+$/;
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 
 export function connectionUri(transport: 'ssh' | 'local', user: string, hostname: string, port: string): string {
   if (transport === 'local') return 'qemu:///system';
   const who = user.trim() ? `${user.trim()}@` : '';
-  const where = hostname.trim() || 'host';
+  const where = uriHost(hostname.trim() || 'host');
   const portPart = port.trim() && port.trim() !== '22' ? `:${port.trim()}` : '';
   return `qemu+ssh://${who}${where}${portPart}/system`;
 }
@@ -57,7 +57,7 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
     else if (existingNames.includes(effectiveName)) p['name'] = `A connection named "${effectiveName}" already exists`;
     if (transport === 'ssh') {
       if (!hostname.trim()) p['hostname'] = 'Hostname is required';
-      else if (!ADDRESS.test(hostname.trim())) p['hostname'] = 'Must be a host name or an IP address';
+      else if (hostAddressProblem(hostname.trim())) p['hostname'] = 'Must be a host name or an IP address';
       if (port.trim() && !(/^\d+$/.test(port.trim()) && Number(port) >= 1 && Number(port) <= 65535)) p['port'] = 'Port must be a number from 1 to 65535';
       if (user.trim() && !USER.test(user.trim())) p['user'] = 'Must be a user name';
       if (auth === 'key' && !keyFile.trim()) p['keyFile'] = 'Give the path of the private key';

@@ -3,6 +3,7 @@ import type { PoolSummary, PoolType } from '../../../src-main/core/api/types';
 import type { ChannelInput, FerryApi } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, useAction } from '../components/common';
+import { sensitivePathMessage } from '../../../src-main/core/api/path-rules';
 import { nameProblem, pathProblem } from '../util/format';
 
 export interface AddPoolDialogProps {
@@ -36,11 +37,14 @@ export function AddPoolDialog({ api, host, existingNames, onCreated, onClose }: 
     if (!path) p['path'] = 'Target path is required';
     else {
       const pathIssue = pathProblem(path);
+      const refused = pathIssue ? null : sensitivePathMessage(path.replace(/\/+$/, '') || '/', 'pool');
       if (pathIssue) p['path'] = `Target path ${pathIssue}`;
+      else if (refused) p['path'] = refused;
     }
     if (type === 'netfs') {
       if (!source.trim()) p['source'] = 'An NFS pool needs the export, e.g. nfs.example:/exports/vms';
       else if (!/^[A-Za-z0-9.:_-]+:\/[A-Za-z0-9_./-]*$/.test(source.trim())) p['source'] = 'Must look like SERVER:/EXPORT';
+      else if (source.trim().startsWith('-')) p['source'] = 'Must not start with "-" (mount would read it as an option)';
     }
     return p;
   }, [name, existingNames, host, path, type, source]);

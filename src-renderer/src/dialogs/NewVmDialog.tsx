@@ -3,6 +3,7 @@ import type { PoolSummary, VmDetails, VolumeInfo } from '../../../src-main/core/
 import type { ChannelInput, FerryApi } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, useAction } from '../components/common';
+import { sensitivePathMessage } from '../../../src-main/core/api/path-rules';
 import { formatBytes, nameProblem, parseSizeText, pathProblem } from '../util/format';
 
 export interface NewVmDialogProps {
@@ -69,10 +70,14 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
     }
     if (kernelBoot) {
       const k = kernel ? pathProblem(kernel) : 'is required for direct kernel boot';
+      const kernelRefused = k ? null : sensitivePathMessage(kernel, 'kernel');
       if (k) p['kernel'] = `Kernel path ${k}`;
+      else if (kernelRefused) p['kernel'] = kernelRefused;
       if (initrd) {
         const i = pathProblem(initrd);
+        const initrdRefused = i ? null : sensitivePathMessage(initrd, 'kernel');
         if (i) p['initrd'] = `Initrd path ${i}`;
+        else if (initrdRefused) p['initrd'] = initrdRefused;
       }
       if (!/^[A-Za-z0-9 ._,:=/+@-]*$/.test(append)) p['append'] = 'Kernel arguments may use letters, digits, spaces and . _ , : = / + @ - only';
     }

@@ -139,8 +139,8 @@ describe('host addresses', () => {
   });
 
   it('is the rule for hosts.add and for the migration --address alike', () => {
-    expect(() => parseChannelInput('hosts.add', { transport: 'ssh', name: 'a', address: '-oProxyCommand=x' })).toThrow(/address: must be a host name/);
-    expect(() => parseChannelInput('migrations.check', { vm: 'v', from: 'a', to: 'b', mode: 'live', address: '-oProxyCommand=x' })).toThrow(/address: must be a host name/);
+    expect(() => parseChannelInput('hosts.add', { transport: 'ssh', name: 'a', address: '-oProxyJump' })).toThrow(/address: must be a host name/);
+    expect(() => parseChannelInput('migrations.check', { vm: 'v', from: 'a', to: 'b', mode: 'live', address: '-oProxyJump' })).toThrow(/address: must be a host name/);
   });
 
   it('brackets IPv6 addresses for URIs and leaves others alone', () => {
