@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import type { HostInfo, HostSummary } from '../../core/api/types.js';
+import type { EvacuationSummary, EvacuationVm, HostInfo, HostSummary, VmLocation } from '../../core/api/types.js';
 import { isFerryError } from '../../core/errors.js';
 import { FerryError } from '../../core/errors.js';
 import { formatBytes, printError, printResult, table } from '../output.js';
@@ -24,6 +24,108 @@ async function askTrust(fingerprint: string, keyType: string, name: string): Pro
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     prompt.close();
+  }
+}
+
+interface EvacuateFlags {
+  to: string;
+  parallel: number;
+  mode?: string[];
+  transport?: string;
+  bandwidth?: number;
+}
+
+/** `--mode web=live db=offline` → { web: 'live', db: 'offline' }; the contract checks the names and modes. */
+function parseModeOverrides(pairs: string[]): Record<string, string> {
+  const overrides: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([^=]+)=([^=]+)$/.exec(pair);
+    if (!match?.[1] || !match[2]) throw new FerryError('invalid-input', `"${pair}" is not VM=MODE`, { hint: 'For example: --mode web=live db=offline (modes: offline, live, block)' });
+    overrides[match[1]] = match[2];
+  }
+  return overrides;
+}
+
+/** Only the hosts where the VM was found: "b (running)", or "nowhere". */
+function describeFoundOn(found: VmLocation[] | undefined): string {
+  if (!found) return '-';
+  const present = found.filter((location) => location.state !== 'absent');
+  return present.length === 0 ? 'nowhere' : present.map((location) => `${location.host} (${location.state})`).join(', ');
+}
+
+function evacuationTable(summary: EvacuationSummary): string {
+  const rows = summary.vms.map((entry) => [entry.vm, entry.mode ?? '-', entry.state, entry.totalTimeMs === undefined ? '-' : `${(entry.totalTimeMs / 1000).toFixed(1)} s`, describeFoundOn(entry.foundOn)]);
+  const notes = summary.vms.filter((entry) => entry.message).map((entry) => `  ${entry.vm}: ${entry.message}`);
+  return [
+    `Evacuation of ${summary.host} to ${summary.to}: ${summary.state.toUpperCase()}`,
+    table(['VM', 'MODE', 'OUTCOME', 'TIME', 'FOUND ON'], rows),
+    ...(notes.length > 0 ? ['', ...notes] : []),
+  ].join('\n');
+}
+
+/** One line each time a VM's migration starts or ends. */
+function progressLine(previous: EvacuationVm | undefined, entry: EvacuationVm, summary: EvacuationSummary): string | null {
+  if (previous?.state === entry.state && previous.migrationId === entry.migrationId) return null;
+  if (entry.state === 'migrating' && entry.migrationId !== null && previous?.migrationId === null) return `→ ${entry.vm}: ${entry.mode} migration to ${summary.to} started (${entry.migrationId})`;
+  if (entry.state === 'migrating' || entry.state === 'waiting' || (previous === undefined && entry.state !== 'skipped')) return null;
+  return `${entry.state === 'completed' ? '✓' : entry.state === 'skipped' ? '-' : '✗'} ${entry.vm}: ${entry.state}${entry.message ? ` (${entry.message})` : ''}`;
+}
+
+async function evacuate(host: string, flags: EvacuateFlags, command: Command): Promise<void> {
+  const json = jsonFlag(command);
+  const engine = cliEngine();
+  const seen = new Map<string, EvacuationVm>();
+  let evacuationId: string | null = null;
+  const report = (summary: EvacuationSummary) => {
+    if (json || (evacuationId !== null && summary.id !== evacuationId)) return;
+    for (const entry of summary.vms) {
+      const line = progressLine(seen.get(entry.vm), entry, summary);
+      if (line) process.stderr.write(`${line}\n`);
+      seen.set(entry.vm, { ...entry });
+    }
+  };
+  const unsubscribe = engine.onEvent((name, payload) => {
+    if (name === 'evacuation-update') report(payload as EvacuationSummary);
+  });
+  let interrupted = false;
+  const onInterrupt = () => {
+    if (evacuationId === null) return;
+    if (interrupted) {
+      process.stderr.write('Already cancelling: waiting for the running migrations to end (each VM must end up on exactly one host).\n');
+      return;
+    }
+    interrupted = true;
+    process.stderr.write('\nCancelling the evacuation: no further migrations start; running ones are cancelled…\n');
+    engine.call('evacuations.cancel', { id: evacuationId }).then(
+      (summary) => {
+        const finishing = summary.vms.filter((entry) => entry.pastCommitPoint);
+        for (const entry of finishing) process.stderr.write(`! ${entry.vm}: could not be cancelled, it is past its commit point and finishes on ${summary.to}\n`);
+      },
+      (error: unknown) => process.stderr.write(`${error instanceof FerryError ? `${error.message}\n${error.hint ?? ''}` : String(error)}\n`),
+    );
+  };
+  try {
+    const started = await engine.call('hosts.evacuate', {
+      host,
+      to: flags.to,
+      parallel: flags.parallel,
+      modes: parseModeOverrides(flags.mode ?? []) as Record<string, 'live'>,
+      ...(flags.transport !== undefined ? { transport: flags.transport as 'tls' } : {}),
+      ...(flags.bandwidth !== undefined ? { bandwidthMiBps: flags.bandwidth } : {}),
+    });
+    evacuationId = started.id;
+    process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onInterrupt);
+    report(started);
+    const final = await engine.evacuations.settled(started.id);
+    printResult(final, { json }, () => evacuationTable(final));
+    if (final.state !== 'completed') process.exitCode = 1;
+  } catch (error) {
+    printError(error, { json });
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+    unsubscribe();
   }
 }
 
@@ -112,6 +214,18 @@ export function hostCommand(): Command {
     .description('forget a saved host (nothing on the host changes)')
     .action(async (name: string, _options: object, command: Command) => {
       await runChannel(command, 'hosts.remove', { name }, () => `Removed ${name}`);
+    });
+
+  host
+    .command('evacuate <host>')
+    .description('move every running VM off a host (each in its recommended mode unless --mode says otherwise); Ctrl-C cancels cleanly')
+    .requiredOption('--to <host>', 'the host to move them to')
+    .option('--parallel <n>', 'migrations at once (1-8)', Number, 2)
+    .option('--mode <vm=mode...>', 'the mode for a VM instead of the recommended one: offline | live | block')
+    .option('--transport <transport>', 'tls (default) | tcp, for every migration')
+    .option('--bandwidth <MiB/s>', 'bandwidth limit for each migration', Number)
+    .action(async (name: string, flags: EvacuateFlags, command: Command) => {
+      await evacuate(name, flags, command);
     });
 
   return host;
