@@ -1,8 +1,12 @@
+import type { ReactNode } from 'react';
 import type { MigrationReport } from '../../../src-main/core/api/types';
 import { formatBytes, formatDuration, formatRate, formatTime } from '../util/format';
 import { ErrorBox, KeyValue, StateBadge } from './common';
+import { FoundOnLine } from './FoundOnLine';
+import { InDoubtNotice } from './InDoubtNotice';
 
-export function MigrationReportView({ report }: { report: MigrationReport }) {
+/** `inDoubtActions`: what the viewer can do about an in-doubt migration (e.g. a Recover button). */
+export function MigrationReportView({ report, inDoubtActions }: { report: MigrationReport; inDoubtActions?: ReactNode }) {
   const diskBytes = report.disks.reduce((a, d) => a + d.bytes, 0);
   return (
     <section className="report" aria-label="Migration report">
@@ -10,6 +14,8 @@ export function MigrationReportView({ report }: { report: MigrationReport }) {
         <h3>Report</h3>
         <StateBadge state={report.outcome} />
       </div>
+      <FoundOnLine foundOn={report.foundOn} />
+      {report.outcome === 'in-doubt' ? <InDoubtNotice report={report} actions={inDoubtActions} /> : null}
       <div className="report-stats">
         <Stat label="Total time" value={formatDuration(report.totalTimeMs)} />
         <Stat label="Downtime" value={formatDuration(report.downtimeMs)} />
@@ -18,7 +24,7 @@ export function MigrationReportView({ report }: { report: MigrationReport }) {
         <Stat label="Average speed" value={formatRate(report.averageThroughputBps)} />
         <Stat label="Longest guest gap" value={formatDuration(report.maxHeartbeatGapMs)} />
       </div>
-      <ErrorBox error={report.error} title={report.outcome === 'cancelled' ? 'Cancelled' : 'Failed'} />
+      {report.outcome === 'in-doubt' ? null : <ErrorBox error={report.error} title={report.outcome === 'cancelled' ? 'Cancelled' : 'Failed'} />}
       <KeyValue
         rows={[
           ['Route', `${report.vm}: ${report.from} → ${report.to} (${report.mode})`],

@@ -56,6 +56,7 @@ const STATE_TONE: Record<string, string> = {
   failed: 'bad',
   crashed: 'bad',
   cancelled: 'warn',
+  'in-doubt': 'doubt',
   disconnected: 'off',
   shutoff: 'off',
   inactive: 'off',
@@ -79,6 +80,7 @@ const STATE_LABEL: Record<string, string> = {
   failed: 'Failed',
   completed: 'Completed',
   cancelled: 'Cancelled',
+  'in-doubt': 'In doubt',
   active: 'Active',
   inactive: 'Inactive',
 };

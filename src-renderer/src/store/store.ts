@@ -80,6 +80,8 @@ export interface MigrationsSlice {
   migrationUpdate(summary: MigrationSummary): void;
   loadHistory(): Promise<void>;
   loadRecord(id: string): Promise<MigrationRecord>;
+  /** Asks the engine to settle orphaned and in-doubt migrations; returns what it settled. Throws the engine's error. */
+  recoverMigrations(): Promise<MigrationSummary[]>;
 }
 
 export type FerryState = UiSlice & ConnectionsSlice & HostsSlice & VmsSlice & StorageSlice & MigrationsSlice;
@@ -233,7 +235,8 @@ const storageSlice: Slice<StorageSlice> = (set, get) => ({
   },
 });
 
-const FINAL = new Set(['completed', 'failed', 'cancelled']);
+// in-doubt is final for the run that ended so: only migrations.recover moves it on.
+const FINAL = new Set(['completed', 'failed', 'cancelled', 'in-doubt']);
 export const isFinalPhase = (phase: string) => FINAL.has(phase);
 
 const migrationsSlice: Slice<MigrationsSlice> = (set, get) => ({
@@ -290,6 +293,13 @@ const migrationsSlice: Slice<MigrationsSlice> = (set, get) => ({
     const record = await get().api.call('migrations.get', { id });
     set((s) => ({ records: { ...s.records, [id]: record } }));
     return record;
+  },
+  async recoverMigrations() {
+    const settled = await get().api.call('migrations.recover', {});
+    // Live views of these migrations show the new outcome even if the update event is missed.
+    for (const summary of settled) if (summary.id in get().migrations) get().trackMigration(summary);
+    await get().loadHistory();
+    return settled;
   },
 });
 

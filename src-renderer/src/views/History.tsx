@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
-import type { MigrationRecord } from '../../../src-main/core/api/types';
+import type { MigrationRecord, MigrationSummary } from '../../../src-main/core/api/types';
 import { errorInfo, type ErrorInfo } from '../api/types';
 import { useFerry } from '../store/context';
-import { ErrorBox, StateBadge, useAction } from '../components/common';
+import { ErrorBox, StateBadge, stateLabel, useAction } from '../components/common';
 import { MigrationCharts } from '../components/MigrationCharts';
 import { MigrationReportView } from '../components/MigrationReportView';
 import { downloadText, formatDuration, formatTime } from '../util/format';
@@ -13,6 +13,15 @@ export function History({ selectedId }: { selectedId?: string }) {
   const error = useFerry((s) => s.historyError);
   const loadHistory = useFerry((s) => s.loadHistory);
   const select = useFerry((s) => s.select);
+  const recoverMigrations = useFerry((s) => s.recoverMigrations);
+  const recover = useAction();
+  const [recovered, setRecovered] = useState('');
+  const anyInDoubt = history.some(isInDoubt);
+  const runRecover = () =>
+    void recover.run(async () => {
+      setRecovered('');
+      setRecovered(recoveryText(await recoverMigrations()));
+    });
 
   useEffect(() => {
     void loadHistory();
@@ -26,11 +35,24 @@ export function History({ selectedId }: { selectedId?: string }) {
           <div className="muted">Past migrations with their reports. Select one to see its charts and export it.</div>
         </div>
         <div className="header-actions">
+          <button
+            type="button"
+            disabled={recover.busy || !anyInDoubt}
+            title={anyInDoubt ? 'Settle the migrations that are in doubt, now that the hosts may answer again' : 'No migration is in doubt'}
+            onClick={runRecover}
+          >
+            {recover.busy ? <span className="spinner" aria-hidden="true" /> : null}
+            Recover
+          </button>
           <button type="button" onClick={() => void loadHistory()}>
             Refresh
           </button>
         </div>
       </header>
+      <div className="recover-result" role="status" aria-live="polite">
+        {recover.busy ? 'Recovering…' : recovered}
+      </div>
+      <ErrorBox error={recover.error} title="Recovery failed" />
       <ErrorBox error={error} title="Could not load the history" />
       <table className="grid history-table" aria-label="Past migrations">
         <thead>
@@ -74,12 +96,27 @@ export function History({ selectedId }: { selectedId?: string }) {
   );
 }
 
+const isInDoubt = (m: MigrationSummary) => (m.report?.outcome ?? m.phase) === 'in-doubt';
+
+/** What a recovery did, in one sentence for the live region. */
+function recoveryText(settled: MigrationSummary[]): string {
+  if (settled.length === 0) return 'Recovery found nothing to settle.';
+  const parts = settled.map((m) => `${m.vm}: ${stateLabel(m.report?.outcome ?? m.phase).toLowerCase()}`);
+  const still = settled.filter(isInDoubt).length;
+  return `Recovery settled ${settled.length - still} of ${settled.length} (${parts.join(', ')}).${still > 0 ? ` ${still} still in doubt: see the report for why.` : ''}`;
+}
+
 function HistoryRecord({ id }: { id: string }) {
   const api = useFerry((s) => s.api);
   const loadRecord = useFerry((s) => s.loadRecord);
   const [record, setRecord] = useState<MigrationRecord | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const exporting = useAction();
+  // A recovery rewrites the record; the listed outcome and end time say when to read it again.
+  const listedEnd = useFerry((s) => {
+    const listed = s.history.find((h) => h.id === id);
+    return listed?.report ? `${listed.report.outcome} ${listed.report.finishedAt}` : listed?.phase;
+  });
 
   useEffect(() => {
     let alive = true;
@@ -90,7 +127,7 @@ function HistoryRecord({ id }: { id: string }) {
     return () => {
       alive = false;
     };
-  }, [id, loadRecord]);
+  }, [id, loadRecord, listedEnd]);
 
   const exportAs = (format: 'json' | 'csv') =>
     void exporting.run(async () => {

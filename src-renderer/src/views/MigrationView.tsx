@@ -1,5 +1,5 @@
-import { useMemo, useState } from 'react';
-import type { MigrationPhase, MigrationSample } from '../../../src-main/core/api/types';
+import { useId, useMemo, useState } from 'react';
+import type { MigrationPhase, MigrationSample, MigrationSummary } from '../../../src-main/core/api/types';
 import { useFerry } from '../store/context';
 import { isFinalPhase } from '../store/store';
 import { ErrorBox, StateBadge, useAction } from '../components/common';
@@ -34,7 +34,7 @@ export function PhaseTimeline({ phase, seen, copiesDisks }: { phase: MigrationPh
       })}
       <li className={`step end ${final ? `done ${phase}` : 'todo'}`}>
         <span className="step-dot" />
-        {final ? (phase === 'completed' ? 'Done' : phase === 'failed' ? 'Failed' : 'Cancelled') : 'Done'}
+        {final ? (phase === 'completed' ? 'Done' : phase === 'failed' ? 'Failed' : phase === 'in-doubt' ? 'In doubt' : 'Cancelled') : 'Done'}
       </li>
     </ol>
   );
@@ -45,6 +45,37 @@ export function useSamples(id: string): MigrationSample[] {
   const ring = useFerry((s) => s.samples[id]);
   // eslint-disable-next-line react-hooks/exhaustive-deps
   return useMemo(() => ring?.toArray() ?? [], [ring, version]);
+}
+
+/** Why Cancel is off once the engine has passed the commit point; an offline move has no memory in flight. */
+function pastCommitText(summary: MigrationSummary): string {
+  const why = summary.mode === 'offline' ? 'the VM is being started there' : "the guest's memory is already there";
+  return `Past the point of no return: finishing on ${summary.to} — ${why}`;
+}
+
+/** Settles in-doubt migrations now; the store refreshes this view and the history with the result. */
+function RecoverNow() {
+  const recoverMigrations = useFerry((s) => s.recoverMigrations);
+  const recover = useAction();
+  const [result, setResult] = useState<string | null>(null);
+  const run = () =>
+    void recover.run(async () => {
+      setResult(null);
+      const settled = await recoverMigrations();
+      setResult(settled.length === 0 ? 'Nothing was settled: no migration was waiting for recovery.' : `Settled ${settled.length}: ${settled.map((m) => `${m.vm} ${m.phase.replace(/-/g, ' ')}`).join(', ')}.`);
+    });
+  return (
+    <>
+      <button type="button" className="primary" disabled={recover.busy} onClick={run}>
+        {recover.busy ? <span className="spinner" aria-hidden="true" /> : null}
+        {recover.busy ? 'Recovering…' : 'Recover now'}
+      </button>
+      <span className="muted" role="status">
+        {result}
+      </span>
+      <ErrorBox error={recover.error} title="Recovery failed" />
+    </>
+  );
 }
 
 export function MigrationView({ id }: { id: string }) {
@@ -58,6 +89,7 @@ export function MigrationView({ id }: { id: string }) {
   const tune = useAction();
   const cancel = useAction();
   const seen = useMemo(() => new Set(samples.map((s) => s.phase)), [samples]);
+  const pastCommitId = useId();
 
   if (!summary) return <div className="empty-state">Unknown migration.</div>;
   const final = isFinalPhase(summary.phase);
@@ -125,14 +157,26 @@ export function MigrationView({ id }: { id: string }) {
           <button type="button" disabled={tune.busy || summary.mode === 'offline' || summary.phase !== 'memory'} onClick={() => applyTune({ startPostcopy: true })}>
             Switch to postcopy
           </button>
-          <button type="button" className="danger" disabled={cancel.busy} onClick={() => void cancel.run(async () => trackMigration(await api.call('migrations.cancel', { id })))}>
+          <button
+            type="button"
+            className="danger"
+            disabled={cancel.busy || summary.committed}
+            aria-describedby={summary.committed ? pastCommitId : undefined}
+            onClick={() => void cancel.run(async () => trackMigration(await api.call('migrations.cancel', { id })))}
+          >
             Cancel migration
           </button>
+          {summary.committed ? (
+            <span id={pastCommitId} className="past-commit">
+              {pastCommitText(summary)}
+            </span>
+          ) : null}
         </div>
       ) : null}
       <ErrorBox error={tune.error} />
-      <ErrorBox error={cancel.error} />
-      {final && summary.report ? <MigrationReportView report={summary.report} /> : null}
+      <ErrorBox error={cancel.error} title="Could not cancel" />
+      {final && summary.report ? <MigrationReportView report={summary.report} inDoubtActions={<RecoverNow />} /> : null}
+      {final && !summary.report ? <div className="muted pad">The engine sent no report for this migration.</div> : null}
       {samples.length > 0 ? <MigrationCharts samples={samples} /> : !final ? <div className="muted pad">Waiting for the first sample…</div> : null}
     </section>
   );

@@ -17,7 +17,7 @@ const sample = (t: number, extra: Partial<MigrationSample> = {}): MigrationSampl
   throughputBps: 1e6, dirtyRateBps: 2e5, expectedDowntimeMs: 120, timeLeftMs: 4000, throttlePercent: 0, notConverging: null,
   ...extra,
 });
-const summary: MigrationSummary = { id: 'm1', vm: 'vm1', from: 'a', to: 'b', mode: 'block', phase: 'memory', startedAt: new Date().toISOString(), report: null };
+const summary: MigrationSummary = { id: 'm1', vm: 'vm1', from: 'a', to: 'b', mode: 'block', phase: 'memory', startedAt: new Date().toISOString(), committed: false, report: null };
 
 describe('RingBuffer', () => {
   it('keeps the newest items only', () => {
