@@ -30,6 +30,7 @@ async function askTrust(fingerprint: string, keyType: string, name: string): Pro
 interface EvacuateFlags {
   to: string;
   parallel: number;
+  vm?: string[];
   mode?: string[];
   transport?: string;
   bandwidth?: number;
@@ -109,6 +110,7 @@ async function evacuate(host: string, flags: EvacuateFlags, command: Command): P
       host,
       to: flags.to,
       parallel: flags.parallel,
+      ...(flags.vm !== undefined ? { vms: flags.vm } : {}),
       modes: parseModeOverrides(flags.mode ?? []) as Record<string, 'live'>,
       ...(flags.transport !== undefined ? { transport: flags.transport as 'tls' } : {}),
       ...(flags.bandwidth !== undefined ? { bandwidthMiBps: flags.bandwidth } : {}),
@@ -221,6 +223,7 @@ export function hostCommand(): Command {
     .description('move every running VM off a host (each in its recommended mode unless --mode says otherwise); Ctrl-C cancels cleanly')
     .requiredOption('--to <host>', 'the host to move them to')
     .option('--parallel <n>', 'migrations at once (1-8)', Number, 2)
+    .option('--vm <name...>', 'move only these VMs of the host')
     .option('--mode <vm=mode...>', 'the mode for a VM instead of the recommended one: offline | live | block')
     .option('--transport <transport>', 'tls (default) | tcp, for every migration')
     .option('--bandwidth <MiB/s>', 'bandwidth limit for each migration', Number)

@@ -236,6 +236,19 @@ describe('EvacuationService', () => {
     expect(final.state).toBe('failed');
   });
 
+  it('moves only the VMs it was given, when given some', async () => {
+    const { migrations, start, service } = setup([vm('v1'), vm('v2'), vm('v3')], { v1: live, v2: live, v3: block });
+    const evacuation = await start({ vms: ['v3', 'v1'], modes: { v3: 'offline' } });
+    expect(evacuation.vms.map((entry) => entry.vm)).toEqual(['v1', 'v3']);
+    await until(() => migrations.runs.has('v1') && migrations.runs.has('v3'), 'both to start');
+    migrations.finish('v1');
+    migrations.finish('v3');
+    expect((await service.settled(evacuation.id)).state).toBe('completed');
+    expect(migrations.started.map((options) => [options.vm, options.mode])).toEqual([['v1', 'live'], ['v3', 'offline']]);
+    await expect(start({ vms: ['v1', 'ghost'] })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/No VM "ghost" on a/) });
+    await expect(start({ vms: ['v1'], modes: { v2: 'live' } })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/v2, which is not among the VMs to move/) });
+  });
+
   it('an evacuation whose only failure is a running VM without a mode is failed', async () => {
     const { start, service } = setup([vm('lost')], {});
     const evacuation = await start({});
