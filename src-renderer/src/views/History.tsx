@@ -16,11 +16,13 @@ export function History({ selectedId }: { selectedId?: string }) {
   const recoverMigrations = useFerry((s) => s.recoverMigrations);
   const recover = useAction();
   const [recovered, setRecovered] = useState('');
+  const [recoveries, setRecoveries] = useState(0);
   const anyInDoubt = history.some(isInDoubt);
   const runRecover = () =>
     void recover.run(async () => {
       setRecovered('');
       setRecovered(recoveryText(await recoverMigrations()));
+      setRecoveries((n) => n + 1);
     });
 
   useEffect(() => {
@@ -91,7 +93,7 @@ export function History({ selectedId }: { selectedId?: string }) {
           ))}
         </tbody>
       </table>
-      {selectedId ? <HistoryRecord key={selectedId} id={selectedId} /> : null}
+      {selectedId ? <HistoryRecord key={selectedId} id={selectedId} recoveries={recoveries} /> : null}
     </section>
   );
 }
@@ -106,17 +108,13 @@ function recoveryText(settled: MigrationSummary[]): string {
   return `Recovery settled ${settled.length - still} of ${settled.length} (${parts.join(', ')}).${still > 0 ? ` ${still} still in doubt: see the report for why.` : ''}`;
 }
 
-function HistoryRecord({ id }: { id: string }) {
+/** `recoveries` counts recoveries run from this view: each may rewrite the record, so it is read again. */
+function HistoryRecord({ id, recoveries }: { id: string; recoveries: number }) {
   const api = useFerry((s) => s.api);
   const loadRecord = useFerry((s) => s.loadRecord);
   const [record, setRecord] = useState<MigrationRecord | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const exporting = useAction();
-  // A recovery rewrites the record; the listed outcome and end time say when to read it again.
-  const listedEnd = useFerry((s) => {
-    const listed = s.history.find((h) => h.id === id);
-    return listed?.report ? `${listed.report.outcome} ${listed.report.finishedAt}` : listed?.phase;
-  });
 
   useEffect(() => {
     let alive = true;
@@ -127,7 +125,7 @@ function HistoryRecord({ id }: { id: string }) {
     return () => {
       alive = false;
     };
-  }, [id, loadRecord, listedEnd]);
+  }, [id, loadRecord, recoveries]);
 
   const exportAs = (format: 'json' | 'csv') =>
     void exporting.run(async () => {
