@@ -32,7 +32,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
   const [port, setPort] = useState('');
   const [bandwidth, setBandwidth] = useState('');
   const [downtime, setDowntime] = useState('');
-  const [transport, setTransport] = useState<'tcp' | 'tls'>('tcp');
+  const [transport, setTransport] = useState<'tcp' | 'tls'>('tls');
   const [autoConverge, setAutoConverge] = useState(false);
   const [postcopy, setPostcopy] = useState(false);
   const [multifd, setMultifd] = useState('');
@@ -40,6 +40,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
   const [destPool, setDestPool] = useState('');
   const [keepState, setKeepState] = useState(false);
   const [noStart, setNoStart] = useState(false);
+  const [reuseImages, setReuseImages] = useState(false);
   const [report, setReport] = useState<PreflightReport | null>(null);
   const [touched, setTouched] = useState(false);
   const check = useAction();
@@ -91,6 +92,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
     if (multifd.trim()) value.multifd = Number(multifd);
     if (mode === 'block') value.incremental = incremental;
     if ((mode === 'block' || mode === 'offline') && destPool) value.destPool = destPool;
+    if (mode === 'block' || mode === 'offline') value.reuseImages = reuseImages;
     if (mode === 'offline') {
       value.keepState = keepState;
       value.noStart = noStart;
@@ -187,11 +189,11 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         <Field label="Port" error={show('port')} hint="First port to try">
           {(id) => <input id={id} value={port} inputMode="numeric" disabled={busy} placeholder="49152" onChange={(e) => setPort(e.target.value)} />}
         </Field>
-        <Field label="Transport" hint={transport === 'tls' ? 'Needs QEMU TLS credentials on both hosts' : 'Plain TCP on the migration network'}>
+        <Field label="Transport" hint={transport === 'tls' ? 'Encrypted with a key made for this migration; TCP would send it in the clear' : 'In the clear — only on a trusted migration network'}>
           {(id) => (
             <select id={id} value={transport} disabled={busy} onChange={(e) => setTransport(e.target.value as 'tcp' | 'tls')}>
-              <option value="tcp">TCP</option>
-              <option value="tls">TLS</option>
+              <option value="tls">TLS (encrypted)</option>
+              <option value="tcp">TCP (in the clear)</option>
             </select>
           )}
         </Field>
@@ -202,6 +204,22 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
           {(id) => <input id={id} value={downtime} inputMode="numeric" disabled={busy} onChange={(e) => setDowntime(e.target.value)} />}
         </Field>
       </div>
+
+      {mode === 'block' || mode === 'offline' ? (
+        <div className="reuse-images">
+          <label className="check">
+            <input type="checkbox" checked={reuseImages} disabled={busy} onChange={(e) => setReuseImages(e.target.checked)} />
+            Overwrite existing disk images at the destination
+          </label>
+          {reuseImages ? (
+            <p className="warning-box">
+              Images already at the destination paths are written over and their contents lost. Use this only for leftovers of an earlier attempt to move this VM, never for another VM&apos;s disks.
+            </p>
+          ) : (
+            <div className="field-hint">Off: the check refuses to start if an image already exists there.</div>
+          )}
+        </div>
+      ) : null}
 
       <details className="advanced">
         <summary>Advanced options</summary>

@@ -14,6 +14,7 @@ const modes: ModeAvailability[] = [
   { mode: 'block', possible: true, reason: 'Copies the disks while the VM runs', recommended: true },
   { mode: 'offline', possible: true, reason: 'Stops the VM, copies, starts it there', recommended: false },
 ];
+const startedSummary: MigrationSummary = { id: 'm1', vm: 'vm1', from: 'a', to: 'b', mode: 'block', phase: 'preflight', startedAt: '2026-12-01T10:00:00.000Z', committed: false, report: null };
 const fill = (label: string, value: string) => fireEvent.change(screen.getByLabelText(label, { exact: true }), { target: { value } });
 
 describe('MigrateDialog', () => {
@@ -57,7 +58,7 @@ describe('MigrateDialog', () => {
   });
 
   it('Check lists errors and warnings; Start sends the options', async () => {
-    const started: MigrationSummary = { id: 'm1', vm: 'vm1', from: 'a', to: 'b', mode: 'block', phase: 'preflight', startedAt: new Date().toISOString(), report: null };
+    const started: MigrationSummary = { id: 'm1', vm: 'vm1', from: 'a', to: 'b', mode: 'block', phase: 'preflight', startedAt: new Date().toISOString(), committed: false, report: null };
     const api = fakeApi({
       'migrations.modes': () => modes,
       'migrations.check': () => ({
@@ -88,8 +89,62 @@ describe('MigrateDialog', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Start migration' }));
     await waitFor(() => expect(onStarted).toHaveBeenCalledWith(started));
     expect(api.calls.find((c) => c.channel === 'migrations.start')?.input).toEqual({
-      vm: 'vm1', from: 'a', to: 'b', mode: 'block', transport: 'tls', autoConverge: true, postcopy: false, bandwidthMiBps: 100, downtimeMs: 500, multifd: 4, incremental: false,
+      vm: 'vm1', from: 'a', to: 'b', mode: 'block', transport: 'tls', autoConverge: true, postcopy: false, bandwidthMiBps: 100, downtimeMs: 500, multifd: 4, incremental: false, reuseImages: false,
     });
+  });
+
+  it('defaults to TLS and to refusing existing destination images', async () => {
+    const api = fakeApi({ 'migrations.modes': () => modes, 'migrations.start': () => ({ ...startedSummary }) });
+    render(<MigrateDialog api={api} vm="vm1" from="a" hosts={hosts} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);
+    await screen.findByRole('radio', { name: /Live with block copy/ });
+    expect((screen.getByLabelText('Transport') as HTMLSelectElement).value).toBe('tls');
+    expect(screen.getByText(/TCP would send it in the clear/)).toBeTruthy();
+    fill('Transport', 'tcp');
+    expect(screen.getByText('In the clear — only on a trusted migration network')).toBeTruthy();
+    fill('Transport', 'tls');
+    const overwrite = screen.getByRole('checkbox', { name: 'Overwrite existing disk images at the destination' }) as HTMLInputElement;
+    expect(overwrite.checked).toBe(false);
+    expect(screen.queryByText(/written over and their contents lost/)).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Start migration' }));
+    await waitFor(() => expect(api.calls.find((c) => c.channel === 'migrations.start')?.input).toMatchObject({ transport: 'tls', reuseImages: false }));
+  });
+
+  it('sends reuseImages when the overwrite box is ticked, with a warning shown', async () => {
+    const api = fakeApi({
+      'migrations.modes': () => modes,
+      'migrations.check': (input) =>
+        input.reuseImages
+          ? { ok: true, modes, items: [{ level: 'ok', check: 'disks', message: '/var/lib/ferry/vm1.qcow2 exists on b and will be overwritten.' }] }
+          : {
+              ok: false,
+              modes,
+              items: [{ level: 'error', check: 'disks', message: '/var/lib/ferry/vm1.qcow2 already exists on b.', hint: 'Remove or rename it there, or allow overwriting it.' }],
+            },
+      'migrations.start': () => ({ ...startedSummary }),
+    });
+    render(<MigrateDialog api={api} vm="vm1" from="a" hosts={hosts} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);
+    await screen.findByRole('radio', { name: /Live with block copy/ });
+    fireEvent.click(screen.getByRole('button', { name: 'Check' }));
+    const refused = await screen.findByRole('region', { name: 'Check results' });
+    expect(refused.textContent).toContain('/var/lib/ferry/vm1.qcow2 already exists on b.');
+    expect(refused.textContent).toContain('Remove or rename it there, or allow overwriting it.');
+    fireEvent.click(screen.getByRole('checkbox', { name: 'Overwrite existing disk images at the destination' }));
+    expect(screen.getByText(/written over and their contents lost/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Check' }));
+    await waitFor(() => expect(screen.getByRole('region', { name: 'Check results' }).textContent).toContain('will be overwritten'));
+    fireEvent.click(screen.getByRole('button', { name: 'Start migration' }));
+    await waitFor(() => expect(api.calls.find((c) => c.channel === 'migrations.start')?.input).toMatchObject({ mode: 'block', reuseImages: true }));
+    expect(api.calls.filter((c) => c.channel === 'migrations.check').map((c) => (c.input as { reuseImages?: boolean }).reuseImages)).toEqual([false, true]);
+  });
+
+  it('offers no overwrite choice for live migration over shared storage (no images are copied)', async () => {
+    const sharedModes: ModeAvailability[] = [{ mode: 'live', possible: true, reason: 'The disks are on shared storage', recommended: true }];
+    const api = fakeApi({ 'migrations.modes': () => sharedModes, 'migrations.start': () => ({ ...startedSummary, mode: 'live' }) });
+    render(<MigrateDialog api={api} vm="vm1" from="a" hosts={hosts} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);
+    await screen.findByRole('radio', { name: /Live \(shared storage\)/ });
+    expect(screen.queryByRole('checkbox', { name: 'Overwrite existing disk images at the destination' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Start migration' }));
+    await waitFor(() => expect(api.calls.find((c) => c.channel === 'migrations.start')?.input).not.toHaveProperty('reuseImages'));
   });
 
   it('shows a start failure inline', async () => {
