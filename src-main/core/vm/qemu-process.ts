@@ -140,17 +140,20 @@ export function stopProcessScript(options: StopProcessOptions): string {
   const grace = seconds(options.graceSeconds, 'graceSeconds');
   const killWait = seconds(options.killWaitSeconds ?? 5, 'killWaitSeconds');
   const ours = `ours() { p=$1; ${whenProcessIs(options.expect, 'return 0')}; return 1; }`;
-  // The wait runs in its own sh so that `timeout` can end it; it polls with the same check, so a
-  // pid taken over by another process while waiting counts as gone.
-  const waitLoop = `${ours}; while ours "$1"; do sleep 0.05; done`;
+  // An exited process keeps its pid, with an empty command line, until its parent reaps it.
+  const zombie = `zombie() { s=; { IFS= read -r s < "/proc/$1/stat"; } 2>/dev/null; case "$s" in *') Z '*) return 0 ;; esac; return 1; }`;
+  // The wait runs in its own sh so that `timeout` can end it. It lasts until the process is reaped:
+  // its pid cannot be handed out again before that, so a zombie there is still the one stopped.
+  const waitLoop = `${ours}; ${zombie}; while ours "$1" || zombie "$1"; do sleep 0.05; done`;
   const lines = [
     `f=${shellQuote(options.pidFile)}`,
     ours,
+    zombie,
     `gone() { timeout "$1" sh -c ${shellQuote(waitLoop)} sh "$2"; }`,
     `forget() { q=; { read -r q < "$f"; } 2>/dev/null; if [ "$q" = "$1" ]; then rm -f -- "$f"; fi; }`,
     'n=; { read -r n < "$f"; } 2>/dev/null',
     `case "$n" in '') echo absent; exit 0 ;; *[!0-9]*) forget "$n"; echo stale 0 dead; exit 0 ;; esac`,
-    'if ! ours "$n"; then if kill -0 "$n" 2>/dev/null; then a=alive; else a=dead; fi; forget "$n"; echo "stale $n $a"; exit 0; fi',
+    'if ! ours "$n"; then if kill -0 "$n" 2>/dev/null && ! zombie "$n"; then a=alive; else a=dead; fi; forget "$n"; echo "stale $n $a"; exit 0; fi',
     'r=',
     waitFor === '0' ? ':' : `if gone ${waitFor} "$n"; then r=exited; fi`,
     grace === '0' ? ':' : `if [ -z "$r" ] && ours "$n"; then kill -TERM "$n" 2>/dev/null; if gone ${grace} "$n"; then r=terminated; fi; fi`,

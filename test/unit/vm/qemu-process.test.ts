@@ -4,7 +4,7 @@
  * link named qemu-system-x86_64, so its command line looks like a VM's.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +72,11 @@ async function exited(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 100 && !condition(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(condition()).toBe(true);
+}
+
 /** A pid that belonged to a process that has exited and been reaped. */
 async function deadPid(): Promise<number> {
   const child = startProcess('true', []);
@@ -79,10 +84,19 @@ async function deadPid(): Promise<number> {
   return child.pid ?? 0;
 }
 
-/** Runs a script in a named shell (dash as /bin/sh, and bash) and returns its stdout and status. */
-function runIn(shell: 'sh' | 'bash', script: string): { stdout: string; status: number | null } {
-  const result = spawnSync(shell, ['-c', script], { encoding: 'utf8' });
-  return { stdout: result.stdout, status: result.status };
+/**
+ * Runs a script in a named shell (dash as /bin/sh, and bash) and returns its stdout and status.
+ * Asynchronously: the fake processes are this process's children, and only a running event loop
+ * reaps them once they exit, as init reaps a daemonized QEMU.
+ */
+async function runIn(shell: 'sh' | 'bash', script: string): Promise<{ stdout: string; status: number | null }> {
+  const child = spawn(shell, ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { stdout, status };
 }
 
 describe('verifiedPidsScript', () => {
@@ -101,7 +115,7 @@ describe('verifiedPidsScript', () => {
     ];
     writeFileSync(join(dir, 'dead.pid'), `${await deadPid()}\n`);
     writeFileSync(join(dir, 'garbage.pid'), 'not a pid\n');
-    const { stdout, status } = runIn(shell, verifiedPidsScript(checks));
+    const { stdout, status } = await runIn(shell, verifiedPidsScript(checks));
     expect(status).toBe(0);
     expect(stdout).toBe(`vm1 ${vm1.pid}\n`);
   });
@@ -158,17 +172,17 @@ describe('stopProcessScript', () => {
   it.each(['sh', 'bash'] as const)('terminates the VM\'s QEMU and removes its pid file (%s)', async (shell) => {
     const vm = startFakeVm('term1');
     const pidFile = pidFileFor(vm, 'term1.pid');
-    const { stdout } = runIn(shell, stopProcessScript({ pidFile, expect: expectVm('term1'), graceSeconds: 5 }));
+    const { stdout } = await runIn(shell, stopProcessScript({ pidFile, expect: expectVm('term1'), graceSeconds: 5 }));
     expect(parseStopOutcome(stdout)).toEqual({ result: 'terminated', pid: vm.pid });
     await exited(vm);
     expect(vm.signalCode).toBe('SIGTERM');
     expect(existsSync(pidFile)).toBe(false);
   });
 
-  it.each(['sh', 'bash'] as const)('leaves a recycled pid alone: nothing signalled, stale pid file removed (%s)', (shell) => {
+  it.each(['sh', 'bash'] as const)('leaves a recycled pid alone: nothing signalled, stale pid file removed (%s)', async (shell) => {
     const stranger = startProcess('sleep', ['600']);
     const pidFile = pidFileFor(stranger, 'stale1.pid');
-    const { stdout } = runIn(shell, stopProcessScript({ pidFile, expect: expectVm('stale1'), waitSeconds: 1, graceSeconds: 1 }));
+    const { stdout } = await runIn(shell, stopProcessScript({ pidFile, expect: expectVm('stale1'), waitSeconds: 1, graceSeconds: 1 }));
     expect(parseStopOutcome(stdout)).toEqual({ result: 'stale', pid: stranger.pid, alive: true });
     expect(alive(stranger)).toBe(true);
     expect(existsSync(pidFile)).toBe(false);
@@ -216,12 +230,26 @@ describe('stopProcessScript', () => {
     expect(vm.signalCode).toBe('SIGKILL');
   });
 
+  it('waits until the stopped process has been reaped, not only until it exits', async () => {
+    const pidFile = join(dir, 'reap1.pid');
+    // The parent becomes `sleep`, which never reaps: the fake QEMU stays a zombie until then.
+    const fake = `${fakeQemu} -c 'while :; do sleep 0.1; done' -name guest=reap1,process=ferry-reap1`;
+    startProcess('sh', ['-c', `${fake} & echo $! > ${pidFile}; exec sleep 1.2`]);
+    await waitFor(() => existsSync(pidFile));
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const startedAt = performance.now();
+    const outcome = await stopProcess(transport, { pidFile, expect: expectVm('reap1'), graceSeconds: 10 });
+    expect(outcome).toEqual({ result: 'terminated', pid });
+    expect(performance.now() - startedAt).toBeGreaterThan(500);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
   it('keeps a pid file that a new process wrote meanwhile', async () => {
     const vm = startFakeVm('rewrite1');
     const pidFile = pidFileFor(vm, 'rewrite1.pid');
     // Stands for a new QEMU of the same VM writing its pid file while the old one is stopped.
     const script = stopProcessScript({ pidFile, expect: expectVm('rewrite1'), graceSeconds: 5 }).replace('kill -TERM "$n" 2>/dev/null;', `kill -TERM "$n" 2>/dev/null; echo 1 > "$f";`);
-    const { stdout } = runIn('sh', script);
+    const { stdout } = await runIn('sh', script);
     expect(parseStopOutcome(stdout)).toEqual({ result: 'terminated', pid: vm.pid });
     expect(existsSync(pidFile)).toBe(true);
   });
