@@ -203,16 +203,16 @@ async function afterStop(host: VmHost, name: string, outcome: StopOutcome): Prom
 
 /** Asks the guest to power off (ACPI) and forces QEMU off when it has not gone in time. */
 export async function shutdownVm(host: VmHost, name: string, timeoutMs: number): Promise<VmDetails> {
-  const { definition } = await requireRunning(host, name);
+  const { definition, pid } = await requireRunning(host, name);
   await withMonitor(host.transport, monitorSocket(definition, name), (qmp) => qmp.execute('system_powerdown'));
-  const outcome = await stopVmQemu(host.transport, name, { waitMs: timeoutMs, graceMs: 5_000, ...adoptedOption(definition) });
+  const outcome = await stopVmQemu(host.transport, name, { pid, waitMs: timeoutMs, graceMs: 5_000, ...adoptedOption(definition) });
   return afterStop(host, name, outcome);
 }
 
 /** Pulls the plug: QMP quit, then SIGTERM and SIGKILL if QEMU does not go; only ever this VM's QEMU. */
 export async function destroyVm(host: VmHost, name: string): Promise<VmDetails> {
-  const { definition } = await requireRunning(host, name);
-  const outcome = await stopVmQemu(host.transport, name, { quitFirst: true, waitMs: 5_000, graceMs: 3_000, ...adoptedOption(definition) });
+  const { definition, pid } = await requireRunning(host, name);
+  const outcome = await stopVmQemu(host.transport, name, { pid, quitFirst: true, waitMs: 5_000, graceMs: 3_000, ...adoptedOption(definition) });
   return afterStop(host, name, outcome);
 }
 

@@ -112,6 +112,11 @@ export interface StopProcessOptions {
   graceSeconds: number;
   /** How long to wait for the process to disappear after SIGKILL. */
   killWaitSeconds?: number;
+  /**
+   * The pid, already found to be the expected process, when it was asked to go before this runs:
+   * QEMU removes its own pid file as it exits, and must still be waited for until it is gone.
+   */
+  knownPid?: number;
 }
 
 /**
@@ -123,6 +128,11 @@ export type StopOutcome =
   | { result: 'absent' }
   | { result: 'stale'; pid: number; alive: boolean }
   | { result: 'exited' | 'terminated' | 'killed' | 'survived'; pid: number };
+
+function knownPid(pid: number): string {
+  if (!Number.isSafeInteger(pid) || pid < 2) throw new FerryError('invalid-input', `${pid} is not a process id`);
+  return String(pid);
+}
 
 function seconds(value: number, what: string): string {
   if (!Number.isFinite(value) || value < 0 || value > 86_400) throw new FerryError('invalid-input', `${what} must be between 0 and 86400 seconds, not ${value}`);
@@ -151,9 +161,17 @@ export function stopProcessScript(options: StopProcessOptions): string {
     zombie,
     `gone() { timeout "$1" sh -c ${shellQuote(waitLoop)} sh "$2"; }`,
     `forget() { q=; { read -r q < "$f"; } 2>/dev/null; if [ "$q" = "$1" ]; then rm -f -- "$f"; fi; }`,
-    'n=; { read -r n < "$f"; } 2>/dev/null',
-    `case "$n" in '') echo absent; exit 0 ;; *[!0-9]*) forget "$n"; echo stale 0 dead; exit 0 ;; esac`,
-    'if ! ours "$n"; then if kill -0 "$n" 2>/dev/null && ! zombie "$n"; then a=alive; else a=dead; fi; forget "$n"; echo "stale $n $a"; exit 0; fi',
+    ...(options.knownPid === undefined
+      ? [
+        'n=; { read -r n < "$f"; } 2>/dev/null',
+        `case "$n" in '') echo absent; exit 0 ;; *[!0-9]*) forget "$n"; echo stale 0 dead; exit 0 ;; esac`,
+        'if ! ours "$n"; then if kill -0 "$n" 2>/dev/null && ! zombie "$n"; then a=alive; else a=dead; fi; forget "$n"; echo "stale $n $a"; exit 0; fi',
+      ]
+      : [
+        `n=${knownPid(options.knownPid)}`,
+        // It was the expected process a moment ago, so it has exited since (and may be unreaped).
+        `if ! ours "$n"; then if zombie "$n"; then gone ${killWait} "$n"; fi; forget "$n"; echo "exited $n"; exit 0; fi`,
+      ]),
     'r=',
     waitFor === '0' ? ':' : `if gone ${waitFor} "$n"; then r=exited; fi`,
     grace === '0' ? ':' : `if [ -z "$r" ] && ours "$n"; then kill -TERM "$n" 2>/dev/null; if gone ${grace} "$n"; then r=terminated; fi; fi`,
@@ -188,12 +206,15 @@ export interface StopVmOptions {
   graceMs: number;
   /** For an adopted VM: the monitor socket on its command line, which also receives the quit. */
   adoptedMonitorSocket?: string;
+  /** QEMU's pid as found (vmQemuPid) before the guest was asked to power off; looked up when not given. */
+  pid?: number;
 }
 
 /** Stops this VM's QEMU and waits for it to be gone; a pid file naming another process is only removed. */
 export async function stopVmQemu(transport: HostTransport, name: string, options: StopVmOptions): Promise<StopOutcome> {
   const layout = vmLayout(name);
-  if (options.quitFirst && (await vmQemuPid(transport, name, options.adoptedMonitorSocket)) !== null) {
+  const pid = options.pid ?? (await vmQemuPid(transport, name, options.adoptedMonitorSocket));
+  if (options.quitFirst && pid !== null) {
     try {
       await withMonitor(transport, options.adoptedMonitorSocket ?? layout.qmpSocket, (qmp) => qmp.execute('quit'));
     } catch (error) {
@@ -206,5 +227,6 @@ export async function stopVmQemu(transport: HostTransport, name: string, options
     expect: expectVm(name, options.adoptedMonitorSocket),
     waitSeconds: (options.waitMs ?? 0) / 1000,
     graceSeconds: options.graceMs / 1000,
+    ...(pid === null ? {} : { knownPid: pid }),
   });
 }

@@ -244,6 +244,27 @@ describe('stopProcessScript', () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
   });
 
+  it('with a known pid, waits for a process that removed its own pid file while exiting', async () => {
+    // As QEMU after `quit`: the pid file is gone at once, the process ends (and is reaped) later.
+    const pidFile = join(dir, 'quit1.pid');
+    const fake = `${fakeQemu} -c 'rm -f ${pidFile}; sleep 0.3' -name guest=quit1,process=ferry-quit1`;
+    startProcess('sh', ['-c', `${fake} & echo $! > ${pidFile}.seen; exec sleep 1`]);
+    await waitFor(() => existsSync(`${pidFile}.seen`) && !existsSync(pidFile));
+    const pid = Number(readFileSync(`${pidFile}.seen`, 'utf8').trim());
+    expect(await stopProcess(transport, { pidFile, expect: expectVm('quit1'), graceSeconds: 5 })).toEqual({ result: 'absent' });
+    const outcome = await stopProcess(transport, { pidFile, expect: expectVm('quit1'), waitSeconds: 10, graceSeconds: 5, knownPid: pid });
+    expect(outcome).toEqual({ result: 'exited', pid });
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+  });
+
+  it('with a known pid that is now another process, signals nothing and reports it exited', async () => {
+    const stranger = startProcess('sleep', ['600']);
+    const pidFile = join(dir, 'known2.pid');
+    const outcome = await stopProcess(transport, { pidFile, expect: expectVm('known2'), graceSeconds: 1, knownPid: stranger.pid ?? 0 });
+    expect(outcome).toEqual({ result: 'exited', pid: stranger.pid });
+    expect(alive(stranger)).toBe(true);
+  });
+
   it('keeps a pid file that a new process wrote meanwhile', async () => {
     const vm = startFakeVm('rewrite1');
     const pidFile = pidFileFor(vm, 'rewrite1.pid');
