@@ -59,7 +59,10 @@ export class FerryEngine extends EventEmitter {
     });
     this.evacuations = new EvacuationService({
       migrations: this.migrations,
-      listVms: async (host) => listVms(await this.vmHost(host)),
+      listVms: async (host, only) => {
+        const vmHost = await this.vmHost(host);
+        return only ? Promise.all(only.map((name) => vmDetails(vmHost, name))) : listVms(vmHost);
+      },
       connect: (host) => this.transport(host),
       publish: (summary) => this.publish('evacuation-update', summary),
     });

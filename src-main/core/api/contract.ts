@@ -165,7 +165,7 @@ export const evacuationInput = z.object({
   to: hostNameSchema,
   /** How many migrations run at once. */
   parallel: z.number().int().min(1).max(8).default(2),
-  /** Only these VMs of the host (unset: every VM on it). */
+  /** Only these VMs of the host, moved in this order (unset: every VM on it). */
   vms: z.array(vmNameSchema).min(1).max(1024).optional(),
   /** Per VM: the mode to use instead of the recommended one. */
   modes: z.record(vmNameSchema, migrationModeSchema).default({}),

@@ -13,7 +13,8 @@ export interface EvacuationMigrations {
 
 export interface EvacuationDependencies {
   migrations: EvacuationMigrations;
-  listVms(host: string): Promise<VmSummary[]>;
+  /** The VMs on a host; only the named ones when `only` is given (failing for a name not there). */
+  listVms(host: string, only: string[] | undefined): Promise<VmSummary[]>;
   /** Fails (with the engine's own error) when the host is unknown or cannot be reached. */
   connect(host: string): Promise<unknown>;
   publish(summary: EvacuationSummary): void;
@@ -188,16 +189,16 @@ export class EvacuationService {
     const running = [...this.evacuations.values()].find((evacuation) => !evacuation.ended && evacuation.summary.host === args.host);
     if (running) throw new FerryError('busy', `${args.host} is already being evacuated (evacuation ${running.summary.id})`, { hint: 'Wait for it to end, or cancel it.' });
     await this.deps.connect(args.to);
-    const onHost = await this.deps.listVms(args.host);
-    const names = new Set(onHost.map((vm) => vm.name));
-    const unknown = [...new Set([...(args.vms ?? []), ...Object.keys(args.modes)])].filter((name) => !names.has(name));
+    const chosen = args.vms === undefined ? null : [...new Set(args.vms)];
+    const notChosen = Object.keys(args.modes).filter((name) => chosen !== null && !chosen.includes(name));
+    if (notChosen.length > 0) throw new FerryError('invalid-input', `A mode was given for ${notChosen.join(', ')}, which ${notChosen.length === 1 ? 'is' : 'are'} not among the VMs to move`, { hint: 'Add them to the VMs to move, or leave out their modes.' });
+    // Given names are looked up one by one, so other VMs on the host (coming and going) do not matter.
+    const vms = await this.deps.listVms(args.host, chosen ?? undefined);
+    const names = new Set(vms.map((vm) => vm.name));
+    const unknown = Object.keys(args.modes).filter((name) => !names.has(name));
     if (unknown.length > 0) {
       throw new FerryError('invalid-input', `No VM ${unknown.map((name) => `"${name}"`).join(', ')} on ${args.host}`, { hint: `\`ferry vm list ${args.host}\` shows the VMs there.` });
     }
-    const chosen = args.vms === undefined ? null : new Set(args.vms);
-    const vms = chosen === null ? onHost : onHost.filter((vm) => chosen.has(vm.name));
-    const notChosen = Object.keys(args.modes).filter((name) => chosen !== null && !chosen.has(name));
-    if (notChosen.length > 0) throw new FerryError('invalid-input', `A mode was given for ${notChosen.join(', ')}, which ${notChosen.length === 1 ? 'is' : 'are'} not among the VMs to move`, { hint: 'Add them to the VMs to move, or leave out their modes.' });
     const planned = new Map<string, { entry: EvacuationVm; leftBehind: boolean }>();
     await eachLimited(vms, MODE_LOOKUPS_AT_ONCE, async (vm) => {
       planned.set(vm.name, await this.planVm(args, vm));

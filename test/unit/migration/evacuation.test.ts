@@ -120,7 +120,13 @@ function setup(vms: VmSummary[], modes: Record<string, ModeAvailability[]>) {
   const updates: EvacuationSummary[] = [];
   const service = new EvacuationService({
     migrations,
-    listVms: async () => vms,
+    // Like the engine: named VMs are looked up one by one, and a name not there fails.
+    listVms: async (_host, only) =>
+      only?.map((name) => {
+        const found = vms.find((candidate) => candidate.name === name);
+        if (!found) throw new FerryError('not-found', `There is no VM "${name}" on a`);
+        return found;
+      }) ?? vms,
     connect: async (host) => {
       if (host === 'nowhere') throw new FerryError('not-found', 'There is no host "nowhere"');
     },
@@ -236,16 +242,16 @@ describe('EvacuationService', () => {
     expect(final.state).toBe('failed');
   });
 
-  it('moves only the VMs it was given, when given some', async () => {
+  it('moves only the VMs it was given, in the order given', async () => {
     const { migrations, start, service } = setup([vm('v1'), vm('v2'), vm('v3')], { v1: live, v2: live, v3: block });
     const evacuation = await start({ vms: ['v3', 'v1'], modes: { v3: 'offline' } });
-    expect(evacuation.vms.map((entry) => entry.vm)).toEqual(['v1', 'v3']);
+    expect(evacuation.vms.map((entry) => entry.vm)).toEqual(['v3', 'v1']);
     await until(() => migrations.runs.has('v1') && migrations.runs.has('v3'), 'both to start');
     migrations.finish('v1');
     migrations.finish('v3');
     expect((await service.settled(evacuation.id)).state).toBe('completed');
-    expect(migrations.started.map((options) => [options.vm, options.mode])).toEqual([['v1', 'live'], ['v3', 'offline']]);
-    await expect(start({ vms: ['v1', 'ghost'] })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/No VM "ghost" on a/) });
+    expect(migrations.started.map((options) => [options.vm, options.mode])).toEqual([['v3', 'offline'], ['v1', 'live']]);
+    await expect(start({ vms: ['v1', 'ghost'] })).rejects.toMatchObject({ code: 'not-found', message: expect.stringMatching(/no VM "ghost" on a/) });
     await expect(start({ vms: ['v1'], modes: { v2: 'live' } })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/v2, which is not among the VMs to move/) });
   });
 
