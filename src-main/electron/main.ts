@@ -76,6 +76,8 @@ app.whenReady().then(() => {
   engine.onEvent(events.push);
 
   mainWindow = createWindow();
+  // Migrations a Ferry that stopped left unfinished (or in doubt) are settled at each launch.
+  void engine.migrations.recoverNow().catch((error: unknown) => console.error(`Recovering unfinished migrations failed: ${(error as Error).message}`));
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
   });

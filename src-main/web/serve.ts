@@ -15,6 +15,9 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const running = await startWebServer({ engine, rendererDir, port });
 console.log(`Ferry is serving on ${running.url}`);
+// Migrations a Ferry that stopped left unfinished (or in doubt) are settled now, in the background;
+// their outcome reaches every window as a migration update.
+void engine.migrations.recoverNow().catch((error: unknown) => console.error(`Recovering unfinished migrations failed: ${(error as Error).message}`));
 
 let stopping = false;
 const stop = () => {

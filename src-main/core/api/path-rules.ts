@@ -1,6 +1,6 @@
 /**
  * Where Ferry may put pools and VM files on a host. Ferry works there as root, so a pool at
- * /etc or a disk "image" at /dev/sda would let one wrong (or hostile) value overwrite the host.
+ * /etc or a disk image inside /usr would let one wrong (or hostile) value overwrite the host.
  * Plain TypeScript without Node imports: the renderer's forms use the same rules.
  */
 
@@ -31,6 +31,9 @@ const SYSTEM_TREES: Tree[] = [
   { path: '/run/ferry', why: "Ferry's VM sockets and pid files" },
 ];
 
+/** Device files under /dev that are never a VM's disk. */
+const NON_DISK_DEVICES = ['/dev/mem', '/dev/kmem', '/dev/port', '/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/shm', '/dev/pts', '/dev/fd', '/dev/stdin', '/dev/stdout', '/dev/stderr', '/dev/tty', '/dev/console', '/dev/kvm', '/dev/net', '/dev/mqueue', '/dev/hugepages', '/dev/cpu'];
+
 /** Fine to have pools below, but not to be one: volumes would sit among everything else there. */
 const PARENT_DIRECTORIES = ['/', '/home', '/root', '/run', '/var', '/var/lib', '/var/lib/ferry', '/srv', '/mnt', '/media', '/opt', '/tmp'];
 
@@ -56,6 +59,13 @@ export function isNormalAbsolutePath(path: string): boolean {
 export function sensitivePathProblem(path: string, use: PathUse): string | null {
   const privateSegment = path.split('/').find((segment) => PRIVATE_DIRECTORIES.includes(segment));
   if (privateSegment !== undefined) return `it is inside a ${privateSegment} directory, which holds private keys`;
+  // A VM disk may be a host block device (a partition, an LVM volume: /dev/VG/lv); which device
+  // may be written is for the migration's device checks, not for the path. Only device files
+  // that are never disks are refused here.
+  if (use === 'disk' && within('/dev', path)) {
+    const device = NON_DISK_DEVICES.find((candidate) => within(candidate, path));
+    return device === undefined ? null : `it is ${device}, a device that is never a disk`;
+  }
   for (const tree of SYSTEM_TREES) {
     if (use === 'kernel' && tree.path === '/boot') continue;
     if (within(tree.path, path)) return `it is ${path === tree.path ? '' : 'inside '}${tree.path}, ${tree.why}`;

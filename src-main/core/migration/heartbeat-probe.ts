@@ -59,7 +59,8 @@ export class HeartbeatProbe {
     };
     // tail -F follows the log through its creation on the destination; -n1 gives the newest beat at once.
     while (!this.stopped) {
-      await log.transport.exec(`exec tail -n1 -F -- ${shellQuote(log.path)} 2>/dev/null`, { onStdout, signal: this.abort.signal }).catch(() => undefined);
+      // Runs until the probe stops (its abort signal), not until the default command timeout.
+      await log.transport.exec(`exec tail -n1 -F -- ${shellQuote(log.path)} 2>/dev/null`, { onStdout, signal: this.abort.signal, timeoutMs: null }).catch(() => undefined);
       if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

@@ -30,6 +30,8 @@ export interface JournalEntry {
   /** The source QEMU's monitor, to ask whether the migration completed without us. */
   sourceQmpSocket: string | null;
   destinationQmpSocket: string | null;
+  /** The destination's address as the source reaches it (for resuming a broken postcopy). */
+  destinationAddress?: string;
   undo: UndoStep[];
   options: Record<string, unknown>;
   /** What to persist on the destination when finishing forwards after a crash. */

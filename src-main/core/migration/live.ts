@@ -1,5 +1,5 @@
 import { FerryError, isFerryError } from '../errors.js';
-import { shellQuote } from '../ssh/shell.js';
+import { expectVm, processIsScript } from '../vm/qemu-process.js';
 import { vmLayout } from '../vm/layout.js';
 import { freePorts } from './ports.js';
 import { applyCapabilities, applyParameters } from './capabilities.js';
@@ -9,7 +9,7 @@ import { MonitorHandle } from './monitor-handle.js';
 import { sleep, throwIfCancelled, type RunContext } from './run-context.js';
 import { Sampler, type BlockJobInfo, type MigrateInfo } from './sampler.js';
 import { addPskCredentials, installPsk, tlsCredsId } from './tls.js';
-import { uriHost } from './address.js';
+import { uriHost } from '../api/host-address.js';
 
 const SAMPLE_INTERVAL_MS = 300;
 /** How often the destination's pid is checked although its monitor is still connected. */
@@ -286,8 +286,7 @@ async function dismissMirrors(source: MonitorHandle, indices: number[]): Promise
 
 /** The source learns of a dead destination only through the return path; look at the process too. */
 async function requireDestinationAlive(context: RunContext): Promise<void> {
-  const pidFile = shellQuote(vmLayout(context.definition.name).pidFile);
-  const alive = await context.destination.exec(`kill -0 "$(cat ${pidFile} 2>/dev/null)" 2>/dev/null`);
+  const alive = await context.destination.exec(processIsScript(vmLayout(context.definition.name).pidFile, expectVm(context.definition.name)));
   if (alive.code !== 0) {
     throw new FerryError('migration-failed', `The destination QEMU on ${context.options.to} stopped during the migration`, { hint: 'The VM keeps running on the source. Check the destination host (memory, QEMU version) and try again.' });
   }

@@ -11,6 +11,8 @@ import { freePorts } from './ports.js';
 import { sleep, throwIfCancelled, type PlannedDisk, type RunContext } from './run-context.js';
 import { Sampler, type TransferTotals } from './sampler.js';
 import { installPsk, tlsCredsId } from './tls.js';
+import { stopProcess } from '../vm/qemu-process.js';
+import { copyFileBetweenHosts } from '../remote/stream-file.js';
 
 export interface OfflineHooks {
   /** Shuts the VM down on the source (ACPI, then forced after the timeout). */
@@ -127,7 +129,8 @@ async function saveState(context: RunContext, sourceSocket: string, stateFile: s
 async function moveStateFile(context: RunContext, stateFile: string): Promise<void> {
   await context.pushUndo({ kind: 'remove-file', host: context.options.to, path: stateFile });
   await context.destination.run(shellCommand(['mkdir', '-p', '-m', '0700', posix.dirname(stateFile)]));
-  await context.destination.writeFile(stateFile, await context.source.readFile(stateFile), 0o600);
+  // Streamed host to host: a VM's RAM image can be larger than anything Ferry should hold in memory.
+  await copyFileBetweenHosts(context.source, stateFile, context.destination, stateFile, { mode: 0o600, signal: context.signal });
 }
 
 /** Waits until the paused destination has read the whole saved state. */
@@ -152,7 +155,7 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   const [port] = await freePorts(context.destination, options.port ?? 49152, 1);
   if (port === undefined) throw new FerryError('busy', `No free port on ${options.to}`);
   const tlsObject = (endpoint: 'server' | 'client') => (tlsDirectory ? ['--object', `tls-creds-psk,id=${tlsCredsId(context.id)},endpoint=${endpoint},dir=${tlsDirectory}${endpoint === 'client' ? ',username=ferry' : ''}`] : []);
-  await context.pushUndo({ kind: 'kill-process', host: options.to, pidFile: nbdPidFile });
+  await context.pushUndo({ kind: 'kill-process', host: options.to, pidFile: nbdPidFile, ...nbdHelper(nbdPidFile) });
   await context.destination.run(
     `${shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir])} && ` +
     shellCommand([
@@ -165,7 +168,7 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   const zeroTarget = context.createdImages.has(disk.destinationPath) ? ['--target-is-zero'] : [];
   // -W -m 8: eight requests in flight, written out of order — the image is only used once whole.
   const convert = shellCommand(['qemu-img', 'convert', '-n', '-W', '-m', '8', ...zeroTarget, ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
-  await context.pushUndo({ kind: 'kill-process', host: options.from, pidFile: copyPidFile });
+  await context.pushUndo({ kind: 'kill-process', host: options.from, pidFile: copyPidFile, program: 'qemu-img', argument: disk.source.disk.path });
   const total = disk.source.allocatedBytes;
   totals.set(disk.source.device, { transferred: 0, total });
   let finished = false;
@@ -174,7 +177,7 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
     .finally(() => {
       finished = true;
     });
-  const abort = () => void context.source.exec(`kill "$(cat ${shellQuote(copyPidFile)} 2>/dev/null)" 2>/dev/null`);
+  const abort = () => void stopProcess(context.source, { pidFile: copyPidFile, expect: { kind: 'helper', program: 'qemu-img', argument: disk.source.disk.path }, graceSeconds: 2 }).catch(() => undefined);
   context.signal.addEventListener('abort', abort, { once: true });
   try {
     while (!finished) {
@@ -192,18 +195,15 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
     context.emitSample(sampler.sample(Date.now(), 'copying-disks', null, [], totals));
     // qemu-nbd ends once its one client is done; until then it holds the image's write lock,
     // which the VM starting there needs.
-    await context.destination.exec(`${stopByPidFile(nbdPidFile)}`, { timeoutMs: 60_000 });
+    await stopProcess(context.destination, { pidFile: nbdPidFile, expect: { kind: 'helper', ...nbdHelper(nbdPidFile) }, waitSeconds: 10, graceSeconds: 0.5 });
   } finally {
     context.signal.removeEventListener('abort', abort);
     await context.source.exec(shellCommand(['rm', '-f', '--', copyPidFile]));
   }
 }
 
-/** Waits up to 10 s for the process to end by itself, then terminates it. */
-function stopByPidFile(pidFile: string): string {
-  const file = shellQuote(pidFile);
-  return `p=; { read -r p < ${file}; } 2>/dev/null; if [ -n "$p" ]; then timeout 10 sh -c "while kill -0 $p 2>/dev/null; do sleep 0.02; done" || { kill "$p"; sleep 0.5; kill -9 "$p" 2>/dev/null; }; fi; rm -f ${file}; true`;
-}
+/** qemu-nbd as the undo steps and the stop after the copy recognise it: by its own pid file. */
+const nbdHelper = (pidFile: string) => ({ program: 'qemu-nbd', argument: `--pid-file=${pidFile}` });
 
 async function allocatedBytes(context: RunContext, path: string): Promise<number> {
   const info = await context.destination.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path]));

@@ -11,12 +11,20 @@ export type Reachability = { reachable: true } | { reachable: false; reason: str
  */
 export async function testReachability(source: HostTransport, destination: HostTransport, address: string, port: number): Promise<Reachability> {
   const token = randomBytes(8).toString('hex');
+  // Binds the first free port from `port` on (another pre-flight may be trying the same one at
+  // the same moment), on the migration address only, and says which it got.
   const listener = `import socket,sys
 s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
+for p in range(int(sys.argv[2]), int(sys.argv[2]) + 50):
+  try:
+    s.bind((sys.argv[1], p))
+    break
+  except OSError:
+    continue
+else:
+  sys.exit(3)
 s.listen(1)
-print('listening', flush=True)
+print('listening', p, flush=True)
 s.settimeout(15)
 c,_=s.accept()
 c.sendall(sys.argv[3].encode())
@@ -24,17 +32,28 @@ c.close()`;
   const [hasPython, hasBash] = await Promise.all([destination.exec('command -v python3 >/dev/null'), source.exec('command -v bash >/dev/null')]);
   if (hasPython.code !== 0) return { reachable: 'untested', reason: `python3 is not installed on ${destination.label}, so the migration port could not be tried` };
   if (hasBash.code !== 0) return { reachable: 'untested', reason: `bash is not installed on ${source.label}` };
-  const bindAddress = address.includes(':') ? '::' : '0.0.0.0';
-  const listening = destination.exec(`timeout 20 python3 -c ${shellQuote(listener)} ${bindAddress} ${port} ${token}`, { timeoutMs: 25_000 });
+  let announced = '';
+  let onListening: (port: number) => void = () => undefined;
+  const bound = new Promise<number>((resolve) => (onListening = resolve));
+  const listening = destination.exec(`timeout 20 python3 -c ${shellQuote(listener)} ${shellQuote(address)} ${port} ${token}`, {
+    timeoutMs: 25_000,
+    onStdout: (chunk) => {
+      announced += chunk.toString();
+      const match = /listening (\d+)/.exec(announced);
+      if (match) onListening(Number(match[1]));
+    },
+  });
   let reached = false;
   try {
-    // The listener needs a moment to start (python on a busy host); a refusal is retried, a
-    // timeout or route error is final.
-    const attempt = `for i in $(seq 1 40); do if exec 3<>/dev/tcp/${address}/${port}; then head -c 16 <&3; exit 0; fi 2>/dev/null; sleep 0.25; done; exec 3<>/dev/tcp/${address}/${port}`;
+    const actual = await Promise.race([bound, listening.then(() => null)]);
+    if (actual === null) return { reachable: 'untested', reason: `no free port from ${port} on ${destination.label} to try the migration path with` };
+    // A refusal is retried for a moment (the listener just started); a timeout or route error is final.
+    const target = shellQuote(`/dev/tcp/${address}/${actual}`);
+    const attempt = `for i in $(seq 1 40); do if exec 3<>${target}; then head -c 16 <&3; exit 0; fi 2>/dev/null; sleep 0.25; done; exec 3<>${target}`;
     const probe = await source.exec(`timeout 15 bash -c ${shellQuote(attempt)}`, { timeoutMs: 20_000 });
     reached = probe.stdout.includes(token);
     if (reached) return { reachable: true };
-    return { reachable: false, reason: `${source.label} cannot connect to ${address}:${port}${probe.stderr.trim() ? ` (${probe.stderr.trim().split('\n').pop()})` : ''}` };
+    return { reachable: false, reason: `${source.label} cannot connect to ${address}:${actual}${probe.stderr.trim() ? ` (${probe.stderr.trim().split('\n').pop()})` : ''}` };
   } finally {
     // A listener that served the token has exited; any other is killed, so none is left behind.
     // The bracket keeps the pattern from matching the shell that runs pkill, whose command line

@@ -1,13 +1,14 @@
 import type { VmDefinition } from '../api/types.js';
 import { FerryError, isFerryError } from '../errors.js';
 import { writeJsonFile } from '../remote/json-files.js';
-import { shellCommand, shellQuote } from '../ssh/shell.js';
+import { shellCommand } from '../ssh/shell.js';
+import { expectVm, stopProcessScript } from '../vm/qemu-process.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
 import type { JournalEntry } from './journal.js';
 import { MonitorHandle } from './monitor-handle.js';
-import { sleep } from './run-context.js';
 import { within } from './within.js';
+import { finishLiveForward } from './forward-live.js';
 import { describeUndoStep, runUndoStep, type UndoContext, type UndoStep } from './undo.js';
 
 /*
@@ -43,11 +44,11 @@ const restoresSource = (step: UndoStep) => step.kind === 'resume-source' || step
  */
 export async function handOverDefinition(source: HostTransport, destination: HostTransport, definition: VmDefinition): Promise<void> {
   const layout = vmLayout(definition.name);
-  const pidFile = shellQuote(layout.pidFile);
-  const reap = `p=; { read -r p < ${pidFile}; } 2>/dev/null; if [ -n "$p" ]; then i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done; kill -9 "$p" 2>/dev/null; fi`;
+  const reap = stopProcessScript({ pidFile: layout.pidFile, expect: expectVm(definition.name), waitSeconds: 5, graceSeconds: 0 });
   // Written there before it is removed here: a failure in between leaves two copies, never none.
   await writeJsonFile(destination, layout.definition, definition);
-  await source.run(`${reap}; ${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`);
+  await source.run(`{ ${reap}
+} >/dev/null; ${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`, { timeoutMs: 60_000 });
 }
 
 /** Keys and helper processes go in every outcome; returns the ones that could not be removed. */
@@ -113,14 +114,14 @@ async function settleBeforeCommit(entry: JournalEntry, context: UndoContext): Pr
  * moving the guest (postcopy, or a source waiting at pre-switchover): it is helped along and
  * waited for, never turned back.
  */
-export async function finishForward(entry: JournalEntry, transport: TransportFor, context: UndoContext): Promise<Settlement> {
+export async function finishForward(entry: JournalEntry, transport: TransportFor, context: UndoContext, waitMs = FORWARD_WAIT_MS): Promise<Settlement> {
   try {
     const destination = await transport(entry.to);
     const source = await transport(entry.from);
     if (entry.mode === 'offline') {
       await finishOfflineForward(entry, destination, context);
     } else {
-      await finishLiveForward(entry, source, destination);
+      await finishLiveForward(entry, source, destination, waitMs);
     }
     const layout = vmLayout(entry.vm);
     if ((await destination.exec(shellCommand(['test', '-e', layout.definition]))).code !== 0) await writeJsonFile(destination, layout.definition, entry.destinationDefinition);
@@ -137,39 +138,6 @@ export async function finishForward(entry: JournalEntry, transport: TransportFor
       message: `It is past the point of no return (the guest's state is on ${entry.to}), but Ferry could not finish it: ${(caught as Error).message}. Nothing was undone; it will be retried.`,
       remaining: entry.undo,
     };
-  }
-}
-
-async function finishLiveForward(entry: JournalEntry, source: HostTransport, destination: HostTransport): Promise<void> {
-  if (!entry.sourceQmpSocket || !entry.destinationQmpSocket) throw new FerryError('internal', 'The journal entry has no monitor sockets');
-  const sourceMonitor = new MonitorHandle(source, entry.sourceQmpSocket);
-  const destinationMonitor = new MonitorHandle(destination, entry.destinationQmpSocket);
-  try {
-    const deadline = Date.now() + FORWARD_WAIT_MS;
-    for (;;) {
-      const info = await sourceMonitor.query<{ status?: string; 'error-desc'?: string }>('query-migrate').catch(() => ({ status: 'gone' }) as { status?: string; 'error-desc'?: string });
-      const status = info.status ?? 'none';
-      if (status === 'completed' || status === 'gone') break;
-      if (status === 'pre-switchover') await sourceMonitor.command('migrate-continue', { state: 'pre-switchover' });
-      else if (status === 'active') await sourceMonitor.command('migrate-start-postcopy');
-      else if (status === 'postcopy-paused' || status === 'failed' || status === 'cancelled') {
-        throw new FerryError('migration-failed', `the source reports the migration ${status}${info['error-desc'] ? ` (${info['error-desc']})` : ''}`, {
-          hint: 'Restore the link between the hosts, then run `ferry migration recover`.',
-        });
-      }
-      if (Date.now() > deadline) throw new FerryError('timeout', `QEMU did not finish moving the guest within ${FORWARD_WAIT_MS / 60_000} minutes`);
-      await sleep(300);
-    }
-    const status = await destinationMonitor.query<{ status: string }>('query-status');
-    if (status.status === 'inmigrate') throw new FerryError('migration-failed', `the VM on ${entry.to} is still receiving its state`);
-    if (status.status !== 'running') {
-      await destinationMonitor.command('nbd-server-stop').catch(() => undefined);
-      await destinationMonitor.command('cont');
-    }
-    await sourceMonitor.quit().catch(() => undefined);
-  } finally {
-    await destinationMonitor.close();
-    await sourceMonitor.close();
   }
 }
 

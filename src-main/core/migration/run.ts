@@ -22,6 +22,7 @@ import type { MigrationDependencies } from './service.js';
 const LIVE_SAMPLE_LIMIT = 4000;
 const SAMPLE_PUBLISH_INTERVAL_MS = 250;
 const CLAIM_TIMEOUT_MS = 15_000;
+const IN_RUN_FORWARD_WAIT_MS = 90_000;
 
 export interface RunResources {
   entry: JournalEntry;
@@ -185,7 +186,9 @@ export class MigrationRun {
       error = toFerryError(caught);
       if (entry.state === 'committed') {
         this.setPhase('finishing');
-        settlement = await finishForward(entry, this.deps.transport, undoContext);
+        // QEMU may still be moving the guest (a broken postcopy link can heal): give it a while
+        // here, and leave the rest to recovery.
+        settlement = await finishForward(entry, this.deps.transport, undoContext, IN_RUN_FORWARD_WAIT_MS);
       } else {
         this.setPhase('cleaning-up');
         const { remaining, problems } = await rollBack(entry.undo, undoContext);

@@ -116,6 +116,7 @@ export class MigrationService {
         owner,
         sourceQmpSocket: plan.sourceState === 'shutoff' ? null : plan.sourceSocket,
         destinationQmpSocket: vmLayout(options.vm).qmpSocket,
+        destinationAddress: plan.destinationAddress,
         undo: [],
         options: { ...options },
         destinationDefinition: destinationDefinition(plan.definition, plan.disks),

@@ -12,7 +12,7 @@ const mode = z.enum(['offline', 'live', 'block']);
 
 const undoStep = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('kill-qemu'), host: z.string(), pidFile: z.string(), qmpSocket: z.string() }),
-  z.object({ kind: z.literal('kill-process'), host: z.string(), pidFile: z.string() }),
+  z.object({ kind: z.literal('kill-process'), host: z.string(), pidFile: z.string(), program: z.string().optional(), argument: z.string().optional() }),
   z.object({ kind: z.literal('remove-file'), host: z.string(), path: z.string() }),
   z.object({ kind: z.literal('remove-key-dir'), host: z.string(), path: z.string() }),
   z.object({ kind: z.literal('cancel-source-migration'), host: z.string(), qmpSocket: z.string(), nbdNodes: z.array(z.string()) }),

@@ -1,4 +1,7 @@
-import { shellCommand, shellQuote } from '../ssh/shell.js';
+import { posix } from 'node:path';
+import { FerryError } from '../errors.js';
+import { shellCommand } from '../ssh/shell.js';
+import { expectVm, stopProcess, type ExpectedProcess } from '../vm/qemu-process.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { withMonitor } from '../vm/monitor.js';
 import type { QmpClient } from '../qmp/index.js';
@@ -9,7 +12,8 @@ import type { QmpClient } from '../qmp/index.js';
  */
 export type UndoStep =
   | { kind: 'kill-qemu'; host: string; pidFile: string; qmpSocket: string }
-  | { kind: 'kill-process'; host: string; pidFile: string }
+  /** A helper (qemu-nbd, the disk copy) known by its program and one of its arguments. */
+  | { kind: 'kill-process'; host: string; pidFile: string; program?: string; argument?: string }
   | { kind: 'remove-file'; host: string; path: string }
   | { kind: 'remove-key-dir'; host: string; path: string }
   | { kind: 'cancel-source-migration'; host: string; qmpSocket: string; nbdNodes: string[] }
@@ -24,8 +28,24 @@ export interface UndoContext {
   isVmRunning(host: string, vm: string): Promise<boolean>;
 }
 
-const killByPidFile = (pidFile: string) =>
-  `p=$(cat ${shellQuote(pidFile)} 2>/dev/null); if [ -n "$p" ]; then kill "$p" 2>/dev/null; i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.05; i=$((i + 1)); done; kill -9 "$p" 2>/dev/null; fi; rm -f ${shellQuote(pidFile)}; true`;
+/** The VM a QEMU undo step is about: its pid file is /run/ferry/NAME.pid. */
+const vmOfPidFile = (pidFile: string) => posix.basename(pidFile, '.pid');
+
+/** Journals written before steps named their helper's program still say it in the pid file's name. */
+function helperIdentity(step: Extract<UndoStep, { kind: 'kill-process' }>): ExpectedProcess {
+  if (step.program && step.argument) return { kind: 'helper', program: step.program, argument: step.argument };
+  return posix.basename(step.pidFile).startsWith('nbd-')
+    ? { kind: 'helper', program: 'qemu-nbd', argument: `--pid-file=${step.pidFile}` }
+    : { kind: 'helper', program: 'qemu-img', argument: 'convert' };
+}
+
+/** Only this process is ever signalled; one still there after SIGKILL is an error, not a success. */
+async function stopExpected(transport: HostTransport, pidFile: string, expect: ExpectedProcess): Promise<void> {
+  const outcome = await stopProcess(transport, { pidFile, expect, graceSeconds: 3 });
+  if (outcome.result === 'survived') {
+    throw new FerryError('remote-command-failed', `Process ${outcome.pid} on ${transport.label} did not end even after SIGKILL`, { hint: 'It is stuck in the kernel (often on storage); look at the host.' });
+  }
+}
 
 async function waitForJobsGone(qmp: QmpClient): Promise<void> {
   // A mirror stuck on a dead link ends only when its TCP connection does; give it time.
@@ -41,10 +61,11 @@ export async function runUndoStep(step: UndoStep, context: UndoContext): Promise
   const transport = await context.transport(step.host);
   switch (step.kind) {
     case 'kill-qemu':
-      await transport.run(`${killByPidFile(step.pidFile)}; rm -f ${shellQuote(step.qmpSocket)} ${shellQuote(step.qmpSocket.replace(/\.qmp$/, '.vnc'))}`);
+      await stopExpected(transport, step.pidFile, expectVm(vmOfPidFile(step.pidFile)));
+      await transport.run(shellCommand(['rm', '-f', '--', step.qmpSocket, step.qmpSocket.replace(/\.qmp$/, '.vnc')]));
       return;
     case 'kill-process':
-      await transport.run(killByPidFile(step.pidFile));
+      await stopExpected(transport, step.pidFile, helperIdentity(step));
       return;
     case 'remove-file':
       await transport.run(shellCommand(['rm', '-f', '--', step.path]));

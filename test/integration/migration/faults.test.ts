@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationPhase } from '../../../src-main/core/api/types.js';
 import { FerryEngine } from '../../../src-main/core/engine.js';
-import { run } from '../../lab/exec.js';
 import { labEngine, type LabEngine } from '../../support/lab-engine.js';
-import { LOCAL_DIR, assertTicking, badRecords, ensurePools, lastRecord, leftovers, processesOn, removeGuest, reportOf, startGuest, uniqueName, waitFor } from './guest.js';
+import { LOCAL_DIR, assertTicking, cutLinkBetween, badRecords, ensurePools, lastRecord, leftovers, processesOn, removeGuest, reportOf, startGuest, uniqueName, waitFor } from './guest.js';
 
 // Every fault must end the same way: the source keeps running with its data, and the
 // destination is left exactly as it was. One guest serves all of them, since it stays on the source.
@@ -45,11 +44,7 @@ async function expectSourceIntactAndDestinationClean(): Promise<void> {
 }
 
 /** Blocks traffic between the two hosts only; Ferry still reaches both. */
-async function cutLink(cut: boolean): Promise<void> {
-  const verb = cut ? 'add' : 'del';
-  await run('ip', ['netns', 'exec', le.labHost('a').netns, 'ip', 'route', verb, 'blackhole', `${addressOf('b')}/32`], { allowFail: !cut });
-  await run('ip', ['netns', 'exec', le.labHost('b').netns, 'ip', 'route', verb, 'blackhole', `${addressOf('a')}/32`], { allowFail: !cut });
-}
+const cutLink = (cut: boolean) => cutLinkBetween(le, 'a', 'b', cut);
 
 const slowBlock = { vm: '', from: 'a', to: 'b', mode: 'block' as const, bandwidthMiBps: 6 };
 

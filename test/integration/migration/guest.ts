@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { MigrationRecord } from '../../../src-main/core/api/types.js';
 import type { LabEngine } from '../../support/lab-engine.js';
+import { run } from '../../lab/exec.js';
 
 /** Pools the migration tests share: a local dir on each host and the shared dir. */
 export const LOCAL_POOL = 'mig-local';
@@ -167,4 +168,11 @@ export async function removeGuest(le: LabEngine, name: string, paths: string[]):
     await le.engine.call('vms.undefine', { host, name }).catch(() => undefined);
     await le.sh(host, `rm -f ${paths.join(' ')} /var/lib/ferry/logs/${name}.serial.log`).catch(() => undefined);
   }
+}
+
+/** Blocks (or restores) traffic between two lab hosts only; Ferry still reaches both. */
+export async function cutLinkBetween(le: LabEngine, first: string, second: string, cut: boolean): Promise<void> {
+  const verb = cut ? 'add' : 'del';
+  await run('ip', ['netns', 'exec', le.labHost(first).netns, 'ip', 'route', verb, 'blackhole', `${le.labHost(second).address}/32`], { allowFail: !cut });
+  await run('ip', ['netns', 'exec', le.labHost(second).netns, 'ip', 'route', verb, 'blackhole', `${le.labHost(first).address}/32`], { allowFail: !cut });
 }

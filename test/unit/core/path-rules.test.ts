@@ -81,7 +81,11 @@ describe('NFS pool source', () => {
 
 describe('VM disk and kernel paths on input', () => {
   it('refuses disks in system or private places and in Ferry state', () => {
-    expect(issue(diskPathSchema.safeParse('/dev/sda'))).toContain('/dev/sda cannot be a VM disk');
+    expect(issue(diskPathSchema.safeParse('/dev/mem'))).toContain('/dev/mem cannot be a VM disk');
+    expect(issue(diskPathSchema.safeParse('/dev/shm/x.img'))).toContain('never a disk');
+    // A host block device is a disk like any other (a partition, an LVM volume).
+    expect(diskPathSchema.parse('/dev/VolGroup00/lv001')).toBe('/dev/VolGroup00/lv001');
+    expect(diskPathSchema.parse('/dev/sdb1')).toBe('/dev/sdb1');
     expect(issue(diskPathSchema.safeParse('/etc/shadow'))).toContain('inside /etc');
     expect(issue(diskPathSchema.safeParse('/var/lib/ferry/vms/x/definition.json'))).toContain("Ferry's VM definitions");
     expect(issue(diskPathSchema.safeParse('/run/ferry/x.qmp'))).toContain("Ferry's VM sockets");
@@ -92,7 +96,7 @@ describe('VM disk and kernel paths on input', () => {
   it('lets the kernel come from /boot (only read) but not from /etc', () => {
     expect(kernelPathSchema.parse('/boot/vmlinuz')).toBe('/boot/vmlinuz');
     expect(issue(kernelPathSchema.safeParse('/etc/shadow'))).toContain('cannot be a kernel or initrd');
-    expect(() => parseChannelInput('vms.define', { host: 'a', name: 'v', memoryMiB: 64, vcpus: 1, disks: [{ path: '/dev/sda' }] })).toThrow(/disks\.0\.path.*\/dev\/sda cannot be a VM disk/);
+    expect(() => parseChannelInput('vms.define', { host: 'a', name: 'v', memoryMiB: 64, vcpus: 1, disks: [{ path: '/dev/zero' }] })).toThrow(/disks\.0\.path.*\/dev\/zero cannot be a VM disk/);
   });
 });
 

@@ -40,7 +40,7 @@ describe('vmDefinitionSchema re-validates what a host hands back', () => {
     ['/var/lib/ferry/images/a\0b', 'NUL'],
     ['/etc/cron.d/ferry', 'inside /etc'],
     ['/root/.ssh/authorized_keys', '.ssh'],
-    ['/dev/sda', "host's devices"],
+    ['/dev/mem', 'never a disk'],
     ['/var/lib/ferry/vms/other/definition.json', "Ferry's VM definitions"],
     ['/run/ferry/other.qmp', "Ferry's VM sockets"],
     ['/usr/bin/qemu-system-x86_64', 'installed software'],
