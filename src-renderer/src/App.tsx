@@ -5,6 +5,7 @@ import { Toolbar } from './components/Toolbar';
 import { AddConnectionDialog } from './dialogs/AddConnectionDialog';
 import { AddPoolDialog } from './dialogs/AddPoolDialog';
 import { DeleteVmDialog } from './dialogs/DeleteVmDialog';
+import { EvacuateDialog } from './dialogs/EvacuateDialog';
 import { MigrateDialog } from './dialogs/MigrateDialog';
 import { NewVmDialog } from './dialogs/NewVmDialog';
 import { NewVolumeDialog } from './dialogs/NewVolumeDialog';
@@ -164,6 +165,20 @@ function Dialogs() {
               s.select({ kind: 'migration', id: summary.id });
               close();
             }
+          }}
+        />
+      );
+    case 'evacuate':
+      return (
+        <EvacuateDialog
+          api={api}
+          host={dialog.host}
+          hosts={hosts}
+          vms={vms[dialog.host] ?? []}
+          onClose={close}
+          onFinished={(summary) => {
+            void s.loadVms(summary.host);
+            void s.loadVms(summary.to);
           }}
         />
       );

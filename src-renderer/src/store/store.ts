@@ -16,6 +16,7 @@ export type DialogState =
   | { kind: 'add-connection' }
   | { kind: 'new-vm'; host: string }
   | { kind: 'migrate'; host: string; vm: string }
+  | { kind: 'evacuate'; host: string }
   | { kind: 'add-pool'; host: string }
   | { kind: 'new-volume'; host: string; pool: string }
   | { kind: 'delete-vm'; host: string; vm: string };

@@ -9,6 +9,7 @@ export function HostDetails({ hostName }: { hostName: string }) {
   const [tab, setTab] = useState<'overview' | 'storage'>('overview');
   const connectHost = useFerry((s) => s.connectHost);
   const removeHost = useFerry((s) => s.removeHost);
+  const openDialog = useFerry((s) => s.openDialog);
   const connectError = useFerry((s) => s.connectErrors[hostName]);
   const remove = useAction();
   if (!host) return <div className="empty-state">This connection no longer exists.</div>;
@@ -27,6 +28,11 @@ export function HostDetails({ hostName }: { hostName: string }) {
           {!connected ? (
             <button type="button" className="primary" disabled={host.state === 'connecting'} onClick={() => void connectHost(host.name)}>
               Connect
+            </button>
+          ) : null}
+          {connected ? (
+            <button type="button" onClick={() => openDialog({ kind: 'evacuate', host: host.name })}>
+              Evacuate host…
             </button>
           ) : null}
           <button type="button" disabled={remove.busy} onClick={() => void remove.run(() => removeHost(host.name))}>
