@@ -73,7 +73,7 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
     throwIfCancelled(context.signal);
 
     await context.pushUndo({ kind: 'cancel-source-migration', host: options.from, qmpSocket: sourceSocket, nbdNodes: copied.map((disk) => nbdNode(disk.source.index)) });
-    await context.pushUndo({ kind: 'resume-source', host: options.from, qmpSocket: sourceSocket });
+    if (context.sourceRunning) await context.pushUndo({ kind: 'resume-source', host: options.from, qmpSocket: sourceSocket });
     const watch = new DestinationWatch(context, destination);
 
     const sampler = new Sampler(context.startedAt, context.disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path })));

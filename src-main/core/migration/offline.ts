@@ -106,7 +106,7 @@ async function saveState(context: RunContext, sourceSocket: string, stateFile: s
   try {
     await context.source.run(shellCommand(['mkdir', '-p', '-m', '0700', posix.dirname(stateFile)]));
     await context.pushUndo({ kind: 'remove-file', host: context.options.from, path: stateFile });
-    await context.pushUndo({ kind: 'resume-source', host: context.options.from, qmpSocket: sourceSocket });
+    if (context.sourceRunning) await context.pushUndo({ kind: 'resume-source', host: context.options.from, qmpSocket: sourceSocket });
     await source.command('stop');
     await source.command('migrate-set-parameters', { 'max-bandwidth': 0 });
     await source.command('migrate', { uri: `exec:cat > ${shellQuote(stateFile)}` });

@@ -205,7 +205,7 @@ async function checkDisks(facts: PreflightFacts): Promise<Collector> {
         error(
           'disks',
           `${disk.destinationPath} already exists on ${options.to}. Ferry does not write over an image it did not create: it may be another VM's disk.`,
-          'Remove or rename it there, or choose another --dest-pool. If it is an old copy of this very disk that may be overwritten, allow that with --reuse-images.',
+          'Remove or rename it there, or choose another destination pool. If it is an old copy of this very disk that may be overwritten, allow overwriting it (--reuse-images, or "Overwrite existing disk images" in the Migrate dialog).',
         );
       } else if (existing.state === 'unusable') {
         error('disks', existing.reason, 'Remove or rename that file on the destination, or choose another --dest-pool.');

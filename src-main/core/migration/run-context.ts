@@ -27,6 +27,8 @@ export interface RunContext {
   /** The destination's address as the source host reaches it. */
   destinationAddress: string;
   kvmOnDestination: boolean;
+  /** The guest was running (not paused by its user) when the migration started: undo resumes it only then. */
+  sourceRunning: boolean;
   signal: AbortSignal;
   setPhase(phase: MigrationPhase): void;
   emitSample(sample: MigrationSample): void;

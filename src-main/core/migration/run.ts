@@ -138,6 +138,7 @@ export class MigrationRun {
       destination: plan.destination,
       destinationAddress: plan.destinationAddress,
       kvmOnDestination: plan.destinationInfo.kvmUsable,
+      sourceRunning: plan.sourceState === 'running',
       signal: this.controller.signal,
       setPhase: (phase) => this.setPhase(phase),
       emitSample: (sample) => this.emitSample(sample),

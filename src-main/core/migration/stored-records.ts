@@ -59,7 +59,14 @@ const migrationRecord = z.looseObject({
 
 /** The record if the fields Ferry relies on are there and of the right type, otherwise null. */
 export function parseMigrationRecord(value: unknown): MigrationRecord | null {
-  return migrationRecord.safeParse(value).success ? (value as MigrationRecord) : null;
+  if (!migrationRecord.safeParse(value).success) return null;
+  // Records from before commit points and found-on checks: neither was known then.
+  const record = value as MigrationRecord;
+  return {
+    ...record,
+    committed: record.committed ?? false,
+    report: record.report === null ? null : { ...record.report, foundOn: record.report.foundOn ?? [] },
+  };
 }
 
 export function parseJournalEntry(value: unknown): JournalEntry | null {

@@ -23,7 +23,7 @@ const sample = (t: number, overrides: Partial<MigrationSample> = {}): MigrationS
   ...overrides,
 });
 
-const record = (id: string, startedAt: string, samples: MigrationSample[]): MigrationRecord => ({ id, vm: 'v', from: 'a', to: 'b', mode: 'live', phase: 'completed', startedAt, report: null, samples });
+const record = (id: string, startedAt: string, samples: MigrationSample[]): MigrationRecord => ({ id, vm: 'v', from: 'a', to: 'b', mode: 'live', phase: 'completed', startedAt, committed: true, report: null, samples });
 
 describe('downsample', () => {
   it('keeps short series whole and long ones at the limit, always with the last sample', () => {
