@@ -57,7 +57,7 @@ export class Evacuation {
   readonly summary: EvacuationSummary;
   readonly done: Promise<EvacuationSummary>;
   private cancelRequested = false;
-  /** VMs that a running VM had to be skipped for (no possible mode): the host is not empty. */
+  /** Running VMs skipped because no mode could be chosen for them: the host is not empty afterwards. */
   private readonly leftBehind = new Set<string>();
 
   constructor(
@@ -80,7 +80,11 @@ export class Evacuation {
   }
 
   private publish(): void {
-    this.deps.publish(this.snapshot());
+    try {
+      this.deps.publish(this.snapshot());
+    } catch {
+      // A front end whose listener fails must not stop an evacuation half-way.
+    }
   }
 
   private async execute(): Promise<EvacuationSummary> {

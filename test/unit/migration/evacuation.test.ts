@@ -115,7 +115,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function setup(vms: VmSummary[], modes: Record<string, ModeAvailability[]>) {
+function setup(vms: VmSummary[], modes: Record<string, ModeAvailability[]>, options: { failingListener?: boolean } = {}) {
   const migrations = new FakeMigrations(modes);
   const updates: EvacuationSummary[] = [];
   const service = new EvacuationService({
@@ -130,7 +130,10 @@ function setup(vms: VmSummary[], modes: Record<string, ModeAvailability[]>) {
     connect: async (host) => {
       if (host === 'nowhere') throw new FerryError('not-found', 'There is no host "nowhere"');
     },
-    publish: (summary) => updates.push(summary),
+    publish: (summary) => {
+      updates.push(summary);
+      if (options.failingListener) throw new Error('listener failed');
+    },
   });
   const start = (input: Record<string, unknown>) => service.start(evacuationInput.parse({ host: 'a', to: 'b', ...input }));
   return { migrations, updates, service, start };
@@ -253,6 +256,15 @@ describe('EvacuationService', () => {
     expect(migrations.started.map((options) => [options.vm, options.mode])).toEqual([['v3', 'offline'], ['v1', 'live']]);
     await expect(start({ vms: ['v1', 'ghost'] })).rejects.toMatchObject({ code: 'not-found', message: expect.stringMatching(/no VM "ghost" on a/) });
     await expect(start({ vms: ['v1'], modes: { v2: 'live' } })).rejects.toMatchObject({ code: 'invalid-input', message: expect.stringMatching(/v2, which is not among the VMs to move/) });
+  });
+
+  it('a front end whose listener throws does not stop the evacuation', async () => {
+    const { migrations, start, service, updates } = setup([vm('v1')], { v1: live }, { failingListener: true });
+    const evacuation = await start({});
+    await until(() => migrations.runs.has('v1'), 'v1 to start');
+    migrations.finish('v1');
+    expect((await service.settled(evacuation.id)).state).toBe('completed');
+    expect(updates.at(-1)?.state).toBe('completed');
   });
 
   it('an evacuation whose only failure is a running VM without a mode is failed', async () => {
