@@ -152,17 +152,9 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   const index = disk.source.index;
   const nbdPidFile = `${remoteLayout.runDir}/nbd-${context.id}-${index}.pid`;
   const copyPidFile = `${remoteLayout.runDir}/copy-${context.id}-${index}.pid`;
-  const [port] = await freePorts(context.destination, options.port ?? 49152, 1);
-  if (port === undefined) throw new FerryError('busy', `No free port on ${options.to}`);
   const tlsObject = (endpoint: 'server' | 'client') => (tlsDirectory ? ['--object', `tls-creds-psk,id=${tlsCredsId(context.id)},endpoint=${endpoint},dir=${tlsDirectory}${endpoint === 'client' ? ',username=ferry' : ''}`] : []);
   await context.pushUndo({ kind: 'kill-process', host: options.to, pidFile: nbdPidFile, ...nbdHelper(nbdPidFile) });
-  await context.destination.run(
-    `${shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir])} && ` +
-    shellCommand([
-      'qemu-nbd', '--fork', `--pid-file=${nbdPidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', context.destinationAddress, '-p', String(port), '--cache=none',
-      ...tlsObject('server'), ...(tlsDirectory ? ['--tls-creds', tlsCredsId(context.id)] : []), '--', disk.destinationPath,
-    ]),
-  );
+  const port = await serveImage(context, disk, nbdPidFile, [...tlsObject('server'), ...(tlsDirectory ? ['--tls-creds', tlsCredsId(context.id)] : [])]);
   const target = `driver=nbd,server.type=inet,server.host=${context.destinationAddress},server.port=${port},export=ferry${tlsDirectory ? `,tls-creds=${tlsCredsId(context.id)}` : ''}`;
   // Skipping zero areas is only right on an image this migration created; a reused one may hold old data.
   const zeroTarget = context.createdImages.has(disk.destinationPath) ? ['--target-is-zero'] : [];
@@ -200,6 +192,25 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
     context.signal.removeEventListener('abort', abort);
     await context.source.exec(shellCommand(['rm', '-f', '--', copyPidFile]));
   }
+}
+
+/**
+ * Starts qemu-nbd for one destination image on a free port. Other migrations to the same host
+ * (an evacuation runs several) pick ports at the same moment, so a port taken in between is
+ * skipped rather than failing the copy.
+ */
+async function serveImage(context: RunContext, disk: PlannedDisk, pidFile: string, tlsArguments: string[]): Promise<number> {
+  const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir]);
+  for (const port of await freePorts(context.destination, context.options.port ?? 49152, 8)) {
+    const started = await context.destination.exec(
+      `${mkdir} && ${shellCommand(['qemu-nbd', '--fork', `--pid-file=${pidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', context.destinationAddress, '-p', String(port), '--cache=none', ...tlsArguments, '--', disk.destinationPath])}`,
+    );
+    if (started.code === 0) return port;
+    if (!/in use|available port/i.test(started.stderr)) {
+      throw new FerryError('remote-command-failed', `qemu-nbd could not serve ${disk.destinationPath} on ${context.options.to}: ${started.stderr.trim()}`, { hint: 'Check the image on the destination and that qemu-nbd is installed there.' });
+    }
+  }
+  throw new FerryError('busy', `No free port for the disk copy on ${context.options.to}`, { hint: 'Choose another --port.' });
 }
 
 /** qemu-nbd as the undo steps and the stop after the copy recognise it: by its own pid file. */
