@@ -61,7 +61,9 @@ export function acquireScript(vm: string, migration: string, owner: MigrationOwn
 /** Rewrites the claim if it is still this migration's; exit 1 when it is not. */
 export function rewriteScript(vm: string, migration: string, content: string | null, directory = LOCK_DIR): string {
   const file = shellQuote(lockFile(vm, directory));
-  const mine = shellQuote(`migration=${migration} `);
+  // A hold only turns this migration's live lease into a hold: one delayed until after recovery
+  // released the claim (a host that came back late) finds no lease and leaves nothing behind.
+  const mine = shellQuote(content === null ? `migration=${migration} ` : `migration=${migration} .* lease=live`);
   const action = content === null ? 'rm -f "$f"' : `printf '%s\\n' ${shellQuote(content)} > "$f.new" && mv -f "$f.new" "$f"`;
   return guarded(`f=${file}; grep -q ${mine} "$f" 2>/dev/null || exit 1; ${action}`, directory);
 }

@@ -33,6 +33,8 @@ describe('VM claims on a host', () => {
     expect(parseClaim(refused.stdout)?.lease).toBe('held');
     expect(claimedError('a', 'web', parseClaim(refused.stdout)!).message).toContain('ended in doubt');
     expect(sh(rewriteScript('web', 'm-1', null, directory)).status).toBe(0);
+    // A hold that arrives after the claim was released leaves nothing behind.
+    expect(sh(rewriteScript('web', 'm-1', claimLine('m-1', owner, 'held'), directory)).status).toBe(1);
     expect(sh(acquireScript('web', 'm-2', owner, directory)).status).toBe(0);
   });
 
