@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FerryError } from '../../../src-main/core/errors.js';
 import { copyFileBetweenHosts } from '../../../src-main/core/remote/stream-file.js';
 import { SshTransport } from '../../../src-main/core/ssh/connection.js';
 import { addKnownHost } from '../../../src-main/core/ssh/known-hosts.js';
 import { LocalTransport } from '../../../src-main/core/ssh/local.js';
 import { TestSshd } from '../ssh/sshd-harness.js';
+import { rejection } from '../../support/rejection.js';
 
 const MIB = 1024 * 1024;
 let sshd: TestSshd;
@@ -42,14 +42,6 @@ function processesMentioning(text: string): string[] {
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FerryError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Copies `big`, sampling this process's RSS as the bytes go, and returns the largest growth seen. */
 async function copyWatchingMemory(copy: (onProgress: (bytes: number) => void) => Promise<{ bytes: number }>): Promise<{ bytes: number; rssGrowth: number }> {

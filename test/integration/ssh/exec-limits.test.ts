@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FerryError } from '../../../src-main/core/errors.js';
 import { SshTransport } from '../../../src-main/core/ssh/connection.js';
 import { addKnownHost } from '../../../src-main/core/ssh/known-hosts.js';
 import { LocalTransport } from '../../../src-main/core/ssh/local.js';
 import type { HostTransport } from '../../../src-main/core/ssh/transport.js';
 import { TestSshd } from './sshd-harness.js';
+import { rejection } from '../../support/rejection.js';
 
 let sshd: TestSshd;
 let work: string;
@@ -33,14 +33,6 @@ async function sshTransport(): Promise<SshTransport> {
   return t;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FerryError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Processes on this machine (the sshd harness runs here too) whose command line is exactly `line`. */
 function processesRunning(line: string): string[] {

@@ -3,11 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FerryError } from '../../../src-main/core/errors.js';
 import { SshTransport, type SshTransportOptions } from '../../../src-main/core/ssh/connection.js';
 import type { UnknownHostKeyInfo } from '../../../src-main/core/ssh/host-key-policy.js';
 import { knownHostsName } from '../../../src-main/core/ssh/known-hosts.js';
 import { TestSshd, type KeyPair } from './sshd-harness.js';
+import { rejection } from '../../support/rejection.js';
 
 /** Serves both an ECDSA and an Ed25519 host key; ssh2 prefers Ed25519 when offered both. */
 let twoKeys: TestSshd;
@@ -57,14 +57,6 @@ function transport(sshd: TestSshd, overrides: Partial<SshTransportOptions> & Pic
   return t;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FerryError;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ferry-host-key-types-'));

@@ -3,21 +3,13 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FerryError } from '../../../src-main/core/errors.js';
 import { LocalTransport } from '../../../src-main/core/ssh/local.js';
 import { shellCommand } from '../../../src-main/core/ssh/shell.js';
+import { rejection } from '../../support/rejection.js';
 
 let dir: string;
 const local = new LocalTransport();
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FerryError;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ferry-local-'));

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { FerryError } from '../../../src-main/core/errors.js';
 import { SshTransport, type SshTransportOptions } from '../../../src-main/core/ssh/connection.js';
 import { addKnownHost, knownHostsName } from '../../../src-main/core/ssh/known-hosts.js';
 import { shellCommand } from '../../../src-main/core/ssh/shell.js';
 import type { TransportState } from '../../../src-main/core/ssh/transport.js';
 import { freePort, TestSshd, type KeyPair } from './sshd-harness.js';
+import { rejection } from '../../support/rejection.js';
 
 let sshd: TestSshd;
 let clientKey: KeyPair;
@@ -67,14 +67,6 @@ function waitForState(t: SshTransport, kind: TransportState['kind'], timeoutMs =
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<FerryError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as FerryError;
-  }
-  throw new Error('expected a rejection');
-}
 
 function readAll(stream: Duplex, bytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
