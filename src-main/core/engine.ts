@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Channel, ChannelArgs, ChannelOutput, EngineEventName, EngineEvents } from './api/contract.js';
+import type { Channel, ChannelArgs, ChannelOutput, EngineEvent, EngineEventName, EngineEvents } from './api/contract.js';
 import type { HostSummary } from './api/types.js';
 import { parseChannelInput } from './api/validate.js';
 import { ConnectionManager } from './host/connections.js';
@@ -73,12 +73,14 @@ export class FerryEngine extends EventEmitter {
     });
   }
 
-  /** Every push to front ends goes through here: listeners get ('event', name, payload). */
+  /** Every push to front ends goes through here: listeners get one EngineEvent. */
   publish<E extends EngineEventName>(name: E, payload: EngineEvents[E]): void {
-    this.emit('event', name, payload);
+    // Typed here, where name and payload are known to belong together, so listeners can narrow on name.
+    const event: EngineEvent<E> = { name, payload };
+    this.emit('event', event);
   }
 
-  onEvent(listener: <E extends EngineEventName>(name: E, payload: EngineEvents[E]) => void): () => void {
+  onEvent(listener: (event: EngineEvent) => void): () => void {
     this.on('event', listener);
     return () => this.off('event', listener);
   }

@@ -70,8 +70,8 @@ app.whenReady().then(() => {
     secrets,
     isTrustedSender: (url) => isOurRendererUrl(url, rendererIndex),
   });
-  const events = throttleEvents((name, payload) => {
-    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, name, payload);
+  const events = throttleEvents((event) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, event);
   });
   engine.onEvent(events.push);
 

@@ -11,8 +11,9 @@ for (const channel of CHANNEL_NAMES) {
   api[channel] = (input: unknown, options?: { rememberSecrets?: boolean }): Promise<Result> =>
     ipcRenderer.invoke(channel, input, options?.rememberSecrets === true ? { rememberSecrets: true } : undefined) as Promise<Result>;
 }
-api['onEvent'] = (listener: (name: string, payload: unknown) => void): (() => void) => {
-  const wrapped = (_event: IpcRendererEvent, name: string, payload: unknown) => listener(name, payload);
+// Events pass through unchecked: the renderer's api layer checks each one's name before use.
+api['onEvent'] = (listener: (event: unknown) => void): (() => void) => {
+  const wrapped = (_ipcEvent: IpcRendererEvent, event: unknown) => listener(event);
   ipcRenderer.on(EVENT_CHANNEL, wrapped);
   return () => {
     ipcRenderer.removeListener(EVENT_CHANNEL, wrapped);

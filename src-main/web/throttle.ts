@@ -1,6 +1,6 @@
-import type { EngineEventName, EngineEvents } from '../core/api/contract.js';
+import type { EngineEvent } from '../core/api/contract.js';
 
-export type EventSink = <E extends EngineEventName>(name: E, payload: EngineEvents[E]) => void;
+export type EventSink = (event: EngineEvent) => void;
 
 /**
  * Forwards engine events to a front end, passing at most one migration sample per migration every
@@ -9,7 +9,7 @@ export type EventSink = <E extends EngineEventName>(name: E, payload: EngineEven
  */
 export function throttleEvents(sink: EventSink, intervalMs = 250): { push: EventSink; dispose(): void } {
   const lastSent = new Map<string, number>();
-  const pending = new Map<string, { payload: EngineEvents['migration-sample']; timer: ReturnType<typeof setTimeout> }>();
+  const pending = new Map<string, { event: EngineEvent<'migration-sample'>; timer: ReturnType<typeof setTimeout> }>();
 
   const flush = (id: string): void => {
     const entry = pending.get(id);
@@ -17,33 +17,33 @@ export function throttleEvents(sink: EventSink, intervalMs = 250): { push: Event
     clearTimeout(entry.timer);
     pending.delete(id);
     lastSent.set(id, Date.now());
-    sink('migration-sample', entry.payload);
+    sink(entry.event);
   };
 
-  const push: EventSink = (name, payload) => {
-    if (name === 'migration-sample') {
-      const sample = payload as EngineEvents['migration-sample'];
-      const since = Date.now() - (lastSent.get(sample.id) ?? 0);
-      const existing = pending.get(sample.id);
+  const push: EventSink = (event) => {
+    if (event.name === 'migration-sample') {
+      const { id } = event.payload;
+      const since = Date.now() - (lastSent.get(id) ?? 0);
+      const existing = pending.get(id);
       if (existing) {
-        existing.payload = sample;
+        existing.event = event;
         return;
       }
       if (since >= intervalMs) {
-        lastSent.set(sample.id, Date.now());
-        sink('migration-sample', sample);
+        lastSent.set(id, Date.now());
+        sink(event);
         return;
       }
-      const timer = setTimeout(() => flush(sample.id), intervalMs - since);
-      pending.set(sample.id, { payload: sample, timer });
+      const timer = setTimeout(() => flush(id), intervalMs - since);
+      pending.set(id, { event, timer });
       return;
     }
-    if (name === 'migration-update') {
-      const update = payload as EngineEvents['migration-update'];
+    if (event.name === 'migration-update') {
+      const update = event.payload;
       flush(update.id);
       if (['completed', 'failed', 'cancelled'].includes(update.phase)) lastSent.delete(update.id);
     }
-    sink(name, payload);
+    sink(event);
   };
 
   return {

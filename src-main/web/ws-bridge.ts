@@ -1,5 +1,5 @@
 import type { WebSocket, WebSocketServer } from 'ws';
-import { isChannel, type EngineEventName } from '../core/api/contract.js';
+import { isChannel, type EngineEvent } from '../core/api/contract.js';
 import type { FerryEngine } from '../core/engine.js';
 import { FerryError, toFerryError } from '../core/errors.js';
 import { throttleEvents } from './throttle.js';
@@ -8,12 +8,12 @@ import { throttleEvents } from './throttle.js';
  * Wire format (JSON text frames):
  *   client -> server  { id: number, channel: string, input: unknown }
  *   server -> client  { id, ok: true, value } | { id, ok: false, error: FerryError.toJSON() }
- *   server -> client  { event: name, payload }
+ *   server -> client  { event: { name, payload } }   (an EngineEvent, as IPC carries it too)
  * The engine validates every input (engine.call); this layer only checks the envelope.
  */
 export function attachBridge(wss: WebSocketServer, engine: FerryEngine, options: { sampleIntervalMs?: number } = {}): () => void {
-  const throttle = throttleEvents((name: EngineEventName, payload: unknown) => {
-    const text = JSON.stringify({ event: name, payload });
+  const throttle = throttleEvents((event: EngineEvent) => {
+    const text = JSON.stringify({ event });
     for (const client of wss.clients) if (client.readyState === client.OPEN) client.send(text);
   }, options.sampleIntervalMs ?? 250);
   const unsubscribe = engine.onEvent(throttle.push);

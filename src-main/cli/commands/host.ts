@@ -85,8 +85,8 @@ async function evacuate(host: string, flags: EvacuateFlags, command: Command): P
       seen.set(entry.vm, { ...entry });
     }
   };
-  const unsubscribe = engine.onEvent((name, payload) => {
-    if (name === 'evacuation-update') report(payload as EvacuationSummary);
+  const unsubscribe = engine.onEvent((event) => {
+    if (event.name === 'evacuation-update') report(event.payload);
   });
   let interrupted = false;
   const onInterrupt = () => {

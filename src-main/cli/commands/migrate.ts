@@ -117,10 +117,10 @@ export function migrateCommand(): Command {
           return;
         }
         const view = new ProgressView(process.stderr);
-        const unsubscribe = engine.onEvent((name, payload) => {
+        const unsubscribe = engine.onEvent((event) => {
           if (json) return;
-          if (name === 'migration-sample') view.sample((payload as { sample: Parameters<ProgressView['sample']>[0] }).sample);
-          if (name === 'migration-update') view.phase((payload as { phase: Parameters<ProgressView['phase']>[0] }).phase);
+          if (event.name === 'migration-sample') view.sample(event.payload.sample);
+          if (event.name === 'migration-update') view.phase(event.payload.phase);
         });
         const started = await engine.call('migrations.start', input);
         let interrupted = false;

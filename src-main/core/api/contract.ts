@@ -228,6 +228,12 @@ export interface EngineEvents {
   'evacuation-update': EvacuationSummary;
 }
 export type EngineEventName = keyof EngineEvents;
+/**
+ * One pushed event as it travels from the engine to a listener, over IPC and over the WebSocket.
+ * Checking `event.name` narrows `event.payload`, so no consumer needs a cast. `EngineEvent<E>` is
+ * the event of one name (or of a few).
+ */
+export type EngineEvent<E extends EngineEventName = EngineEventName> = { [K in E]: { name: K; payload: EngineEvents[K] } }[E];
 
 export type Channel = keyof typeof channels;
 export type ChannelInput<C extends Channel> = z.input<(typeof channels)[C]['input']>;

@@ -1,10 +1,12 @@
+import { checkedEventListener } from './events';
 import { ApiError, type CallOptions, type Channel, type ChannelInput, type ChannelOutput, type EventListener, type FerryApi, type WireResult } from './types';
 
 /** What preload.ts exposes as window.ferry: one function per channel plus onEvent. */
 export interface FerryPreload {
   shell: 'electron';
   canRememberSecrets?: boolean;
-  onEvent(listener: (name: string, payload: unknown) => void): () => void;
+  /** Events arrive as preload got them from IPC: unchecked. */
+  onEvent(listener: (event: unknown) => void): () => void;
   [channel: string]: unknown;
 }
 
@@ -26,7 +28,7 @@ export function createElectronApi(preload: FerryPreload): FerryApi {
       throw new ApiError(result.error);
     },
     onEvent(listener: EventListener) {
-      return preload.onEvent((name, payload) => (listener as (n: string, p: unknown) => void)(name, payload));
+      return preload.onEvent(checkedEventListener(listener));
     },
   };
 }

@@ -1,6 +1,6 @@
-import type { Channel, ChannelInput, ChannelOutput, EngineEventName, EngineEvents } from '../../../src-main/core/api/contract';
+import type { Channel, ChannelInput, ChannelOutput, EngineEvent, EngineEventName, EngineEvents } from '../../../src-main/core/api/contract';
 
-export type { Channel, ChannelInput, ChannelOutput, EngineEventName, EngineEvents };
+export type { Channel, ChannelInput, ChannelOutput, EngineEvent, EngineEventName, EngineEvents };
 
 export interface ErrorInfo {
   code: string;
@@ -34,7 +34,8 @@ export function errorInfo(error: unknown): ErrorInfo {
   return { code: 'internal', message: String(error) };
 }
 
-export type EventListener = <E extends EngineEventName>(name: E, payload: EngineEvents[E]) => void;
+/** Gets every engine event; narrowing on `event.name` gives the matching payload. */
+export type EventListener = (event: EngineEvent) => void;
 
 export interface CallOptions {
   /** hosts.add: keep the password/passphrase (Electron safeStorage only). */

@@ -1,3 +1,4 @@
+import { checkedEventListener } from './events';
 import { ApiError, type Channel, type ChannelInput, type ChannelOutput, type EventListener, type FerryApi, type ErrorInfo, type LinkState } from './types';
 
 interface Pending {
@@ -23,6 +24,7 @@ export function createWebApi(url?: string): FerryApi {
   let retryMs = 500;
   const pending = new Map<number, Pending>();
   const eventListeners = new Set<EventListener>();
+  const deliverEvent = checkedEventListener((event) => eventListeners.forEach((l) => l(event)));
   const linkListeners = new Set<(state: LinkState) => void>();
   let link: LinkState = 'connecting';
   const setLink = (state: LinkState) => {
@@ -48,9 +50,9 @@ export function createWebApi(url?: string): FerryApi {
         } catch {
           return;
         }
-        const envelope = data as { id?: number; event?: string; payload?: unknown; ok?: boolean; value?: unknown; error?: ErrorInfo };
-        if (typeof envelope.event === 'string') {
-          eventListeners.forEach((l) => (l as (n: string, p: unknown) => void)(envelope.event as string, envelope.payload));
+        const envelope = data as { id?: number; event?: unknown; ok?: boolean; value?: unknown; error?: ErrorInfo };
+        if (envelope.event !== undefined) {
+          deliverEvent(envelope.event);
           return;
         }
         if (typeof envelope.id !== 'number') return;

@@ -35,9 +35,9 @@ export function EvacuateDialog({ api, host, hosts, vms, onClose, onFinished }: E
 
   useEffect(
     () =>
-      api.onEvent((name, payload) => {
-        if (name !== 'evacuation-update') return;
-        const update = payload as EvacuationSummary;
+      api.onEvent((event) => {
+        if (event.name !== 'evacuation-update') return;
+        const update = event.payload;
         updates.current.set(update.id, update);
         setSummary((current) => (current?.id === update.id ? update : current));
       }),

@@ -319,10 +319,10 @@ export function createFerryStore(api: FerryApi): FerryStore {
 
 /** Wires engine events into the store; returns the unsubscribe function. */
 export function connectEvents(store: FerryStore): () => void {
-  return store.getState().api.onEvent((name, payload) => {
+  return store.getState().api.onEvent((event) => {
     const state = store.getState();
-    if (name === 'host-state') state.hostState(payload as EngineEvents['host-state']);
-    else if (name === 'migration-sample') state.migrationSample(payload as EngineEvents['migration-sample']);
-    else if (name === 'migration-update') state.migrationUpdate(payload as EngineEvents['migration-update']);
+    if (event.name === 'host-state') state.hostState(event.payload);
+    else if (event.name === 'migration-sample') state.migrationSample(event.payload);
+    else if (event.name === 'migration-update') state.migrationUpdate(event.payload);
   });
 }

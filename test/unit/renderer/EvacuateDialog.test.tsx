@@ -71,7 +71,7 @@ describe('EvacuateDialog', () => {
     expect(api.calls.at(-1)?.input).toEqual({ host: 'a', to: 'b', parallel: 1, modes: { db: 'offline' } });
     // An update that arrives before the start call's own answer is not lost.
     const ahead = evacuation({ vms: [{ vm: 'web', mode: 'live', migrationId: 'm1', state: 'completed', totalTimeMs: 4200, foundOn: [{ host: 'a', state: 'absent' }, { host: 'b', state: 'running' }] }, ...evacuation().vms.slice(1)] });
-    act(() => api.emit('evacuation-update', ahead));
+    act(() => api.emit({ name: 'evacuation-update', payload: ahead }));
     await act(async () => answer.resolve(evacuation()));
     const table = await screen.findByRole('table', { name: 'Evacuation progress' });
     const webRow = within(table).getByText('web').closest('tr') as HTMLElement;
@@ -79,14 +79,14 @@ describe('EvacuateDialog', () => {
     expect(webRow.textContent).toContain('b (running)');
     expect(within(table).getByText('Not running (shutoff): only running VMs are moved.')).toBeTruthy();
 
-    act(() => api.emit('evacuation-update', evacuation({ id: 'other', vms: [] })));
+    act(() => api.emit({ name: 'evacuation-update', payload: evacuation({ id: 'other', vms: [] }) }));
     expect(within(table).getByText('db')).toBeTruthy();
     const done = evacuation({
       finishedAt: '2026-12-01T10:01:00.000Z',
       state: 'completed',
       vms: [ahead.vms[0]!, { vm: 'db', mode: 'offline', migrationId: 'm2', state: 'completed', totalTimeMs: 9000, foundOn: [{ host: 'a', state: 'absent' }, { host: 'b', state: 'running' }] }, evacuation().vms[2]!],
     });
-    act(() => api.emit('evacuation-update', done));
+    act(() => api.emit({ name: 'evacuation-update', payload: done }));
     await waitFor(() => expect(onFinished).toHaveBeenCalledWith(done));
     expect(screen.queryByRole('button', { name: 'Cancel evacuation' })).toBeNull();
     expect((within(table).getByText('db').closest('tr') as HTMLElement).textContent).toContain('9.0 s');

@@ -45,7 +45,7 @@ describe('MigrationView: commit point', () => {
   it('turns Cancel off when the engine reports the commit mid-way', () => {
     const { api } = showMigration(runningSummary());
     expect(cancelButton().disabled).toBe(false);
-    api.emit('migration-update', runningSummary({ committed: true, phase: 'switchover' }));
+    api.emit({ name: 'migration-update', payload: runningSummary({ committed: true, phase: 'switchover' }) });
     return waitFor(() => expect(cancelButton().disabled).toBe(true));
   });
 

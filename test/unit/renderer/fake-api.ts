@@ -25,7 +25,9 @@ export function fakeApi(handlers: Handlers, options: { canRememberSecrets?: bool
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    emit: ((name, payload) => listeners.forEach((l) => l(name, payload))) as EventListener,
+    emit(event) {
+      listeners.forEach((l) => l(event));
+    },
   };
 }
 

@@ -36,14 +36,14 @@ describe('store', () => {
     const store = createFerryStore(api);
     connectEvents(store);
     store.getState().hostAdded({ name: 'a', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connecting' });
-    api.emit('host-state', { host: 'a', state: 'lost', reason: 'timeout' });
+    api.emit({ name: 'host-state', payload: { host: 'a', state: 'lost', reason: 'timeout' } });
     expect(store.getState().hosts[0]).toMatchObject({ state: 'lost', stateReason: 'timeout' });
-    api.emit('migration-update', summary);
-    for (let t = 0; t < 4000; t++) api.emit('migration-sample', { id: 'm1', sample: sample(t) });
+    api.emit({ name: 'migration-update', payload: summary });
+    for (let t = 0; t < 4000; t++) api.emit({ name: 'migration-sample', payload: { id: 'm1', sample: sample(t) } });
     const ring = store.getState().samples['m1'];
     expect(ring?.size).toBe(3600);
     expect(ring?.last()?.t).toBe(3999);
-    api.emit('migration-update', { ...summary, phase: 'completed' });
+    api.emit({ name: 'migration-update', payload: { ...summary, phase: 'completed' } });
     expect(store.getState().history.map((h) => h.id)).toEqual(['m1']);
   });
 
@@ -58,8 +58,8 @@ describe('store', () => {
       </StoreProvider>,
     );
     act(() => {
-      api.emit('migration-sample', { id: 'm1', sample: sample(1000) });
-      api.emit('migration-sample', { id: 'm1', sample: sample(2000, { notConverging: 'The guest dirties memory faster than the link sends it' }) });
+      api.emit({ name: 'migration-sample', payload: { id: 'm1', sample: sample(1000) } });
+      api.emit({ name: 'migration-sample', payload: { id: 'm1', sample: sample(2000, { notConverging: 'The guest dirties memory faster than the link sends it' }) } });
     });
     expect(screen.getByRole('alert', { name: 'Not converging' }).textContent).toContain('faster than the link');
     expect(screen.getByRole('button', { name: 'Cancel migration' })).toBeTruthy();

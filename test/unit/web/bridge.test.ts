@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import type { EngineEvents } from '../../../src-main/core/api/contract.js';
+import type { EngineEvent } from '../../../src-main/core/api/contract.js';
+import type { MigrationSample, MigrationSummary } from '../../../src-main/core/api/types.js';
 import { FerryEngine } from '../../../src-main/core/engine.js';
 import { startWebServer, WS_PATH, type RunningWebServer } from '../../../src-main/web/server.js';
 import { throttleEvents } from '../../../src-main/web/throttle.js';
@@ -171,14 +172,14 @@ describe('WebSocket bridge', () => {
 
   it('pushes engine events to the socket', async () => {
     const ws = await openSocket();
-    const received = new Promise<{ event: string; payload: unknown }>((resolve) => {
+    const received = new Promise<unknown>((resolve) => {
       ws.on('message', (data) => {
-        const message = JSON.parse(data.toString()) as { event?: string; payload?: unknown };
-        if (message.event === 'host-state') resolve(message as never);
+        const message: unknown = JSON.parse(data.toString());
+        if (typeof message === 'object' && message !== null && 'event' in message) resolve(message);
       });
     });
     engine.publish('host-state', { host: 'x', state: 'connected' });
-    expect(await received).toEqual({ event: 'host-state', payload: { host: 'x', state: 'connected' } });
+    expect(await received).toEqual({ event: { name: 'host-state', payload: { host: 'x', state: 'connected' } } });
     ws.close();
   });
 });
@@ -187,21 +188,22 @@ describe('throttleEvents', () => {
   it('passes at most one sample per interval per migration, keeping the newest and flushing before updates', () => {
     vi.useFakeTimers();
     try {
-      const seen: Array<[string, unknown]> = [];
-      const throttle = throttleEvents((name, payload) => seen.push([name, payload]), 250);
-      const sample = (id: string, t: number) => ({ id, sample: { t } }) as unknown as EngineEvents['migration-sample'];
-      throttle.push('migration-sample', sample('a', 0));
-      throttle.push('migration-sample', sample('a', 50));
-      throttle.push('migration-sample', sample('a', 100));
-      throttle.push('migration-sample', sample('b', 0));
-      expect(seen.map(([, p]) => p)).toEqual([sample('a', 0), sample('b', 0)]);
+      const seen: EngineEvent[] = [];
+      const throttle = throttleEvents((event) => seen.push(event), 250);
+      const sample = (id: string, t: number): EngineEvent => ({ name: 'migration-sample', payload: { id, sample: { t } as unknown as MigrationSample } });
+      throttle.push(sample('a', 0));
+      throttle.push(sample('a', 50));
+      throttle.push(sample('a', 100));
+      throttle.push(sample('b', 0));
+      expect(seen).toEqual([sample('a', 0), sample('b', 0)]);
       vi.advanceTimersByTime(250);
-      expect(seen.map(([, p]) => p)).toEqual([sample('a', 0), sample('b', 0), sample('a', 100)]);
-      throttle.push('migration-sample', sample('a', 300));
-      throttle.push('migration-update', { id: 'a', phase: 'completed' } as EngineEvents['migration-update']);
-      expect(seen.slice(-2).map(([n]) => n)).toEqual(['migration-sample', 'migration-update']);
-      throttle.push('host-state', { host: 'h', state: 'lost' });
-      expect(seen.at(-1)?.[0]).toBe('host-state');
+      expect(seen).toEqual([sample('a', 0), sample('b', 0), sample('a', 100)]);
+      throttle.push(sample('a', 300));
+      throttle.push({ name: 'migration-update', payload: { id: 'a', phase: 'completed' } as MigrationSummary });
+      expect(seen.slice(-2).map((event) => event.name)).toEqual(['migration-sample', 'migration-update']);
+      expect(seen.at(-2)).toEqual(sample('a', 300));
+      throttle.push({ name: 'host-state', payload: { host: 'h', state: 'lost' } });
+      expect(seen.at(-1)).toEqual({ name: 'host-state', payload: { host: 'h', state: 'lost' } });
       throttle.dispose();
     } finally {
       vi.useRealTimers();
