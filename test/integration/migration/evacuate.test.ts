@@ -57,8 +57,8 @@ function runningOn(vm: string): string[] {
 /** Every update of one evacuation, and the most migrations it ever had running at once. */
 function watch(): { updates: EvacuationSummary[]; maxMigrating(): number; stop(): void } {
   const updates: EvacuationSummary[] = [];
-  const stop = le.engine.onEvent((name, payload) => {
-    if (name === 'evacuation-update') updates.push(payload as EvacuationSummary);
+  const stop = le.engine.onEvent((event) => {
+    if (event.name === 'evacuation-update') updates.push(event.payload);
   });
   return { updates, stop, maxMigrating: () => Math.max(0, ...updates.map((update) => update.vms.filter((entry) => entry.state === 'migrating').length)) };
 }
