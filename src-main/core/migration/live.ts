@@ -1,5 +1,5 @@
 import { FerryError, isFerryError } from '../errors.js';
-import { expectVm, processIsScript } from '../vm/qemu-process.js';
+import { expectVm, processIsScript, stopVmQemu, vmQemuPid } from '../vm/qemu-process.js';
 import { vmLayout } from '../vm/layout.js';
 import { freePorts } from './ports.js';
 import { applyCapabilities, applyParameters } from './capabilities.js';
@@ -122,7 +122,15 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
     if (status.status !== 'running') {
       throw new FerryError('migration-failed', `The VM arrived on ${options.to} but is ${status.status}, not running`, { hint: 'Look at the VM on the destination; the source copy has been stopped.' });
     }
+    // QEMU removes its pid file as it quits, so its pid is taken first and the wait follows the
+    // process itself: no stale copy of the guest may outlive the hand-over.
+    const adopted = context.definition.adopted?.qmpSocket;
+    const sourcePid = await vmQemuPid(context.source, context.definition.name, adopted);
     await source.quit();
+    if (sourcePid !== null) {
+      const stopped = await stopVmQemu(context.source, context.definition.name, { pid: sourcePid, waitMs: 5_000, graceMs: 2_000, ...(adopted ? { adoptedMonitorSocket: adopted } : {}) });
+      if (stopped.result === 'survived') throw new FerryError('migration-failed', `The source QEMU on ${options.from} (pid ${sourcePid}) would not exit after the VM moved`, { hint: 'It is stuck in the kernel; the VM runs on the destination. Look at the source host.' });
+    }
   } finally {
     // Never leave the source's settings half-applied behind a failure on the destination side.
     await sourceReady?.catch(() => undefined);

@@ -47,8 +47,9 @@ export async function handOverDefinition(source: HostTransport, destination: Hos
   const reap = stopProcessScript({ pidFile: layout.pidFile, expect: expectVm(definition.name), waitSeconds: 5, graceSeconds: 0 });
   // Written there before it is removed here: a failure in between leaves two copies, never none.
   await writeJsonFile(destination, layout.definition, definition);
-  await source.run(`{ ${reap}
-} >/dev/null; ${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`, { timeoutMs: 60_000 });
+  // A subshell: the stop script ends with `exit`, which must not end the removal that follows.
+  await source.run(`( ${reap}
+) >/dev/null; ${shellCommand(['rm', '-f', '--', layout.definition, layout.pidFile, layout.qmpSocket, layout.vncSocket])}`, { timeoutMs: 60_000 });
 }
 
 /** Keys and helper processes go in every outcome; returns the ones that could not be removed. */
