@@ -1,6 +1,5 @@
 import type { ChannelInput } from '../../../src-main/core/api/contract.js';
 import type { MigrationRecord } from '../../../src-main/core/api/types.js';
-import type { EngineEvents } from '../../../src-main/core/api/contract.js';
 import { benchName, createImage, diskPath, removeFerryGuest, startFerryGuest, waitBooted, type GuestSpec } from '../guest-setup.js';
 import { measure } from '../measure.js';
 import { sleep } from '../stats.js';
@@ -33,17 +32,17 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
       const t0 = Date.now();
       // Phase changes as the GUI sees them, to tell where Ferry's time goes.
       const phases: Array<{ phase: string; at: number }> = [];
-      const stopListening = le.engine.onEvent((event, payload) => {
-        if (event !== 'migration-update') return;
-        const update = payload as EngineEvents['migration-update'];
+      const stopListening = le.engine.onEvent((event) => {
+        if (event.name !== 'migration-update') return;
+        const update = event.payload;
         if (update.vm === name && phases[phases.length - 1]?.phase !== update.phase) phases.push({ phase: update.phase, at: Date.now() });
       });
       // Samples may arrive before migrations.start returns the id; they are not the ones wanted.
       const started: { id?: string } = {};
       let advice: { atMs: number; verdict: string } | undefined;
-      const stopAdvising = le.engine.onEvent((event, payload) => {
-        if (event !== 'migration-sample' || !run.postcopyWhenNotConverging || advice) return;
-        const { id, sample } = payload as EngineEvents['migration-sample'];
+      const stopAdvising = le.engine.onEvent((event) => {
+        if (event.name !== 'migration-sample' || !run.postcopyWhenNotConverging || advice) return;
+        const { id, sample } = event.payload;
         if (id !== started.id || sample.notConverging === null) return;
         advice = { atMs: Date.now() - t0, verdict: sample.notConverging };
         void le.engine.call('migrations.tune', { id, startPostcopy: true }).catch(() => undefined);

@@ -133,8 +133,8 @@ describe('VM lifecycle', () => {
 
   it('keeps QMP working after the SSH connection drops', async () => {
     const events: Array<EngineEvents['host-state']> = [];
-    const stop = lab.engine.onEvent((name, payload) => {
-      if (name === 'host-state' && (payload as EngineEvents['host-state']).host === 'a') events.push(payload as EngineEvents['host-state']);
+    const stop = lab.engine.onEvent((event) => {
+      if (event.name === 'host-state' && event.payload.host === 'a') events.push(event.payload);
     });
     try {
       await onHost('true');

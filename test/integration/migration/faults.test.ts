@@ -95,8 +95,8 @@ describe('faults', () => {
 
   it("Ferry's SSH connection to the source dropped mid-migration: it reconnects and finishes", async () => {
     const states: string[] = [];
-    const stop = le.engine.onEvent((name, payload) => {
-      if (name === 'host-state' && (payload as { host: string }).host === 'a') states.push((payload as { state: string }).state);
+    const stop = le.engine.onEvent((event) => {
+      if (event.name === 'host-state' && event.payload.host === 'a') states.push(event.payload.state);
     });
     const started = await le.engine.call('migrations.start', { ...slowBlock, vm, mode: 'block' });
     await phaseReached(started.id, ['memory']);
