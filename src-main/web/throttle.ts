@@ -41,7 +41,7 @@ export function throttleEvents(sink: EventSink, intervalMs = 250): { push: Event
     if (event.name === 'migration-update') {
       const update = event.payload;
       flush(update.id);
-      if (['completed', 'failed', 'cancelled'].includes(update.phase)) lastSent.delete(update.id);
+      if (['completed', 'failed', 'cancelled', 'in-doubt'].includes(update.phase)) lastSent.delete(update.id);
     }
     sink(event);
   };

@@ -20,7 +20,6 @@ import type { MigrationDependencies } from './service.js';
 
 /** Samples kept in memory per running migration (a ring: the oldest fall off). */
 const LIVE_SAMPLE_LIMIT = 4000;
-const SAMPLE_PUBLISH_INTERVAL_MS = 250;
 const CLAIM_TIMEOUT_MS = 15_000;
 const IN_RUN_FORWARD_WAIT_MS = 90_000;
 
@@ -51,7 +50,6 @@ export class MigrationRun {
   readonly done: Promise<void>;
   private readonly controller = new AbortController();
   private context: RunContext | undefined;
-  private lastPublished = 0;
 
   constructor(
     private readonly deps: MigrationDependencies,
@@ -107,14 +105,15 @@ export class MigrationRun {
     this.deps.publish('migration-update', { ...this.summary });
   }
 
+  /**
+   * Every sample is kept and published: the front ends' one throttle (web/throttle.ts, used by the
+   * bridge and by Electron) decides what to draw and always delivers the last one, so the live
+   * chart and the history draw the same series.
+   */
   private emitSample(sample: MigrationSample): void {
     this.samples.push(sample);
     if (this.samples.length > LIVE_SAMPLE_LIMIT) this.samples.shift();
-    const now = Date.now();
-    if (now - this.lastPublished >= SAMPLE_PUBLISH_INTERVAL_MS) {
-      this.lastPublished = now;
-      this.deps.publish('migration-sample', { id: this.id, sample });
-    }
+    this.deps.publish('migration-sample', { id: this.id, sample });
   }
 
   /** The point of no return: written to the journal before the step that makes it so. */
