@@ -10,7 +10,8 @@ import { ferryRun } from './ferry-run.js';
 export async function blockScenario(ctx: BenchContext, needed: BytesNeeded, link: LinkResult): Promise<ScenarioResult> {
   const spec = STANDARD_GUEST;
   const runs = await repeatInterleaved(ctx, 'block', [
-    ['ferry', () => ferryRun(ctx, { variant: 'ferry', kind: 'blk', spec, mode: 'block' })],
+    ['ferry', () => ferryRun(ctx, { variant: 'ferry', kind: 'blk', spec, mode: 'block', options: { transport: 'tcp' } })],
+    ['ferry-tls', () => ferryRun(ctx, { variant: 'ferry-tls', kind: 'blk', spec, mode: 'block', options: { transport: 'tls' } })],
     ['article', () => articleRun(ctx, { kind: 'blk', spec, mode: 'block' })],
     ['tuned', () => tunedRun(ctx, { kind: 'blk', spec, mode: 'block' })],
   ]);

@@ -77,6 +77,9 @@ export function scenarioResult(scenario: string, description: string, runs: RunR
     'wire ferry/needed': boundInfo ? ratio(get('ferry', 'wireBytes'), boundInfo.bytesNeeded) : null,
     'wire article/needed': boundInfo ? ratio(get('article', 'wireBytes'), boundInfo.bytesNeeded) : null,
     'wire tuned/needed': boundInfo ? ratio(get('tuned', 'wireBytes'), boundInfo.bytesNeeded) : null,
+    // TLS is Ferry's default; "ferry" rows run over TCP to compare like with like with the baselines.
+    'time ferry-tls/ferry': ratio(get('ferry-tls', 'wallMs'), get('ferry', 'wallMs')),
+    'time ferry-tls/tuned': ratio(get('ferry-tls', 'wallMs'), get('tuned', 'wallMs')),
   };
   for (const key of Object.keys(ratios)) if (ratios[key] === null) delete ratios[key];
   return { scenario, description, bound: boundInfo, variants, ratios, runs, notes };

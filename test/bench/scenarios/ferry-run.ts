@@ -48,7 +48,8 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
         void le.engine.call('migrations.tune', { id, startPostcopy: true }).catch(() => undefined);
       });
       const summary = await le.engine.call('migrations.start', {
-        vm: name, from: 'a', to: 'b', mode: run.mode, probe: 'serial', shutdownTimeoutMs: 2000, ...(run.options ?? {}),
+        // Over TCP unless a variant asks for TLS (Ferry's default): the baselines run in the clear.
+        vm: name, from: 'a', to: 'b', mode: run.mode, probe: 'serial', shutdownTimeoutMs: 2000, transport: 'tcp', ...(run.options ?? {}),
       });
       started.id = summary.id;
       let cancelled = false;
