@@ -64,6 +64,9 @@ export async function queryStatus(transport: HostTransport, socket: string): Pro
     });
   } catch (error) {
     if (isFerryError(error, 'busy')) return { state: 'unknown' };
+    // QEMU exited between finding its pid and asking it (a VM shut down, or moved away, just
+    // then): that one VM is gone, which must not fail a whole host's listing.
+    if (isFerryError(error, 'qmp-disconnected') || (isFerryError(error, 'connection-failed') && /socket/i.test(error.message))) return { state: 'shutoff' };
     throw error;
   }
 }
