@@ -41,7 +41,7 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
   const copied = context.disks.filter((disk) => !disk.shared);
   const mirroring = blockCopy && copied.length > 0;
   const source = new MonitorHandle(context.source, sourceSocket);
-  context.sourceMonitor = source;
+  context.controls.lend(source);
   let destination: MonitorHandle | undefined;
   let sourceReady: Promise<void> | undefined;
   try {
@@ -134,6 +134,7 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
   } finally {
     // Never leave the source's settings half-applied behind a failure on the destination side.
     await sourceReady?.catch(() => undefined);
+    context.controls.lend(undefined);
     await destination?.close();
     await source.close();
   }
@@ -331,7 +332,7 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
         const sample = sampler.sample(Date.now(), phase, info, jobs);
         context.emitSample(sample);
         if (status === 'active' || status === 'postcopy-active') stall.check(info.ram?.transferred ?? 0, 'memory');
-        if (context.options.postcopy && !postcopyStarted && wantsPostcopy(context)) {
+        if (context.options.postcopy && !postcopyStarted && context.controls.postcopyRequested) {
           // In postcopy the destination runs the guest and pulls the rest of its memory: the
           // source no longer holds a whole copy, so there is no way back.
           await context.commit();
@@ -394,9 +395,4 @@ class EventLatch {
 function announcedStatus(events: QmpEvent[]): string | undefined {
   const status = events.filter((event) => event.event === 'MIGRATION').map((event) => (event.data as { status?: unknown } | undefined)?.status).pop();
   return typeof status === 'string' ? status : undefined;
-}
-
-/** Postcopy starts when the user asks for it (tune startPostcopy) — never on its own. */
-function wantsPostcopy(context: RunContext): boolean {
-  return context.postcopyRequested === true;
 }

@@ -4,7 +4,7 @@ import { FerryError } from '../errors.js';
 import type { HostTransport } from '../ssh/transport.js';
 import type { SourceDisk } from './disks.js';
 import type { UndoStep } from './undo.js';
-import type { MonitorHandle } from './monitor-handle.js';
+import type { LiveControls } from './live-controls.js';
 
 export type MigrationOptions = ChannelArgs<'migrations.start'>;
 
@@ -41,10 +41,8 @@ export interface RunContext {
   startedAt: number;
   /** Destination images this migration created, so known to read as zeroes. */
   createdImages: Set<string>;
-  /** The runner's connection to the source monitor, which live controls must share. */
-  sourceMonitor?: MonitorHandle;
-  /** Set by a live control: switch the running migration to postcopy. */
-  postcopyRequested?: boolean;
+  /** Live controls: the runner lends them its source connection and asks them about postcopy. */
+  controls: LiveControls;
 }
 
 export function throwIfCancelled(signal: AbortSignal): void {

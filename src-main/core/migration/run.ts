@@ -13,6 +13,7 @@ import type { OwnerLock } from './owner-lock.js';
 import type { Plan } from './plan.js';
 import { finishForward, handOverDefinition, removeHelpers, rollBack, type Settlement } from './recovery.js';
 import type { MigrationOptions, RunContext } from './run-context.js';
+import { LiveControls } from './live-controls.js';
 import type { UndoContext, UndoStep } from './undo.js';
 import type { VmClaim } from './vm-claim.js';
 import { within } from './within.js';
@@ -49,13 +50,14 @@ export class MigrationRun {
   readonly samples: MigrationSample[] = [];
   readonly done: Promise<void>;
   private readonly controller = new AbortController();
-  private context: RunContext | undefined;
+  private readonly controls: LiveControls;
 
   constructor(
     private readonly deps: MigrationDependencies,
     private readonly resources: RunResources,
   ) {
     const { entry, options, startedAt } = resources;
+    this.controls = new LiveControls(options);
     this.summary = { id: entry.id, vm: options.vm, from: options.from, to: options.to, mode: options.mode, phase: 'preflight', startedAt: new Date(startedAt).toISOString(), committed: false, report: null };
     this.done = this.execute();
   }
@@ -82,22 +84,8 @@ export class MigrationRun {
   }
 
   async tune(args: ChannelArgs<'migrations.tune'>): Promise<void> {
-    const context = this.context;
-    if (!context) throw new FerryError('busy', 'The migration is not at a stage where it can be tuned', { hint: 'Try again once memory is being copied.' });
-    if (args.startPostcopy) {
-      if (!context.options.postcopy) throw new FerryError('invalid-input', 'This migration was started without postcopy', { hint: 'Start it with the postcopy option to be able to switch.' });
-      context.postcopyRequested = true;
-    }
-    const parameters: Record<string, unknown> = {};
-    if (args.bandwidthMiBps !== undefined) parameters['max-bandwidth'] = Math.round(args.bandwidthMiBps * 1024 * 1024);
-    if (args.bandwidthMiBps !== undefined && context.options.postcopy) parameters['max-postcopy-bandwidth'] = parameters['max-bandwidth'];
-    if (args.downtimeMs !== undefined) parameters['downtime-limit'] = args.downtimeMs;
-    if (Object.keys(parameters).length === 0) return;
-    // QEMU serves one monitor client, so the change goes through the runner's own connection.
-    if (!context.sourceMonitor) throw new FerryError('busy', 'The migration is not at a stage where its speed can be changed', { hint: 'Try again once memory is being copied.' });
-    await context.sourceMonitor.repeatable('migrate-set-parameters', parameters);
-    if (args.bandwidthMiBps !== undefined) context.options.bandwidthMiBps = args.bandwidthMiBps;
-    if (args.downtimeMs !== undefined) context.options.downtimeMs = args.downtimeMs;
+    if (args.startPostcopy) this.controls.requestPostcopy();
+    await this.controls.setSpeed(args);
   }
 
   private setPhase(phase: MigrationPhase): void {
@@ -149,6 +137,7 @@ export class MigrationRun {
       result: { setupTimeMs: null, downtimeMs: null, ramBytes: 0, diskBytes: new Map() },
       createdImages: new Set(),
       startedAt,
+      controls: this.controls,
     };
   }
 
@@ -174,7 +163,6 @@ export class MigrationRun {
   private async execute(): Promise<void> {
     const { entry, history, undoContext } = this.resources;
     const context = this.buildContext();
-    this.context = context;
     const probe = this.startProbe();
     let error: FerryError | null = null;
     let settlement: Settlement;
