@@ -9,6 +9,8 @@ import { LOCAL_DIR, SHARED_DIR, assertTicking, badRecords, cutLinkBetween, ensur
 // Exactly one running copy, nothing lost: the commit point, doubt when a host is out of reach,
 // and locks between processes. Each test makes its own guests.
 let le: LabEngine;
+/** These wait out real timeouts (a stalled link, a host that stopped answering) on a busy 2-core machine. */
+const LONG_TEST_MS = 420_000;
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
@@ -63,7 +65,7 @@ describe('postcopy is the point of no return', () => {
     const written = await lastRecord(le, 'b', vm);
     await le.engine.call('vms.destroy', { host: 'b', name: vm });
     expect(await badRecords(le, 'b', diskPath, written)).toEqual([]);
-  });
+  }, LONG_TEST_MS);
 });
 
 describe('a link cut during postcopy', () => {
@@ -97,7 +99,7 @@ describe('a link cut during postcopy', () => {
     const written = await lastRecord(le, 'b', vm);
     await le.engine.call('vms.destroy', { host: 'b', name: vm });
     expect(await badRecords(le, 'b', diskPath, written)).toEqual([]);
-  });
+  }, LONG_TEST_MS);
 });
 
 describe('locks between processes', () => {
@@ -124,7 +126,7 @@ describe('locks between processes', () => {
       expect(processesOn(le, 'a', `guest=${vm},`)).toEqual([]);
     }
     expect(journalFiles()).toEqual([]);
-  });
+  }, LONG_TEST_MS);
 
   it('the same VM from two processes: the second is refused with who holds it, and the listeners are bound to the migration address', async () => {
     const vm = uniqueName('safe-same');
@@ -143,7 +145,7 @@ describe('locks between processes', () => {
     });
     expect(await cli.exited, cli.output()).toBe(0);
     expect((await le.engine.call('vms.info', { host: 'b', name: vm })).state).toBe('running');
-  });
+  }, LONG_TEST_MS);
 
   it('two starts of one VM in one process: the second is refused before it asks any host', async () => {
     const vm = uniqueName('safe-twice');
@@ -158,7 +160,7 @@ describe('locks between processes', () => {
     expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'busy', message: expect.stringContaining('already being migrated') });
     const accepted = results.find((result) => result.status === 'fulfilled') as PromiseFulfilledResult<{ id: string }>;
     expect(reportOf(await le.engine.migrations.settled(accepted.value.id)).outcome).toBe('completed');
-  });
+  }, LONG_TEST_MS);
 });
 
 describe('a rollback that cannot reach the destination', () => {
@@ -194,5 +196,5 @@ describe('a rollback that cannot reach the destination', () => {
     expect(await leftovers(le, 'b', vm, [diskPath])).toEqual([]);
     await assertTicking(le, 'a', vm);
     expect((await le.engine.call('migrations.get', { id: started.id })).report?.outcome).toBe('failed');
-  });
+  }, LONG_TEST_MS);
 });
