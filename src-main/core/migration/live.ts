@@ -164,16 +164,18 @@ class DestinationWatch {
 }
 
 async function startNbdServer(context: RunContext, destination: MonitorHandle, from: number, tlsId: string | null): Promise<number> {
-  for (const port of await freePorts(context.destination, from, 5)) {
+  let lastRefusal = '';
+  for (const port of await freePorts(context.destination, from, 10)) {
     try {
       // Only on the address the source uses: the export is writable and has no other guard than TLS.
       await destination.command('nbd-server-start', { addr: { type: 'inet', data: { host: context.destinationAddress, port: String(port) } }, ...(tlsId ? { 'tls-creds': tlsId } : {}) });
       return port;
     } catch (error) {
       if (!(isFerryError(error, 'qmp-error') && /in use|Failed to (bind|find)/i.test(error.message))) throw error;
+      lastRefusal = error.message;
     }
   }
-  throw new FerryError('busy', `No free port for the disk copy on ${context.options.to}`, { hint: 'Choose another --port.' });
+  throw new FerryError('busy', `No free port for the disk copy on ${context.options.to} (QEMU: ${lastRefusal})`, { hint: 'Choose another --port.' });
 }
 
 /** Starts listening for the memory stream; with no port given QEMU picks a free one and says which. */
