@@ -149,4 +149,12 @@ describe('ferry CLI', () => {
     expect(await ok('vm', 'destroy', 'a', VM)).toMatch(/State: +shutoff/);
     expect(await ok('vm', 'undefine', 'a', VM)).toBe(`Undefined ${VM}\n`);
   });
+
+  it('settles unfinished migrations on request, and says when there are none', async () => {
+    expect(await ok('migration', 'recover')).toBe('Nothing to recover: no migration is left unfinished.\n');
+    expect(JSON.parse(await ok('--json', 'migration', 'recover'))).toEqual([]);
+    const help = await ok('migrate', '--help');
+    expect(help).toContain('--reuse-images');
+    expect(help).toMatch(/--transport <transport>\s+tls \(default/);
+  });
 });
