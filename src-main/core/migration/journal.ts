@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MigrationMode, VmDefinition } from '../api/types.js';
 import type { UndoStep } from './undo.js';
@@ -66,6 +66,15 @@ export class Journal {
     await this.writing;
     await rm(this.file(id), { force: true });
     await rm(this.lockFile(id), { force: true });
+  }
+
+  /** One entry as it is on disk now, or null once it is gone (settled by another process). */
+  async read(id: string): Promise<JournalEntry | null> {
+    try {
+      return parseJournalEntry(JSON.parse(await readFile(this.file(id), 'utf8')));
+    } catch {
+      return null;
+    }
   }
 
   /** Entries whose shape recovery can rely on; a damaged file stays on disk for a person to look at. */

@@ -2,7 +2,7 @@ import type { VmDefinition } from '../api/types.js';
 import { FerryError, isFerryError } from '../errors.js';
 import { writeJsonFile } from '../remote/json-files.js';
 import { shellCommand } from '../ssh/shell.js';
-import { expectVm, stopProcessScript } from '../vm/qemu-process.js';
+import { expectVm, stopProcessScript, stopVmQemu } from '../vm/qemu-process.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
 import type { JournalEntry } from './journal.js';
@@ -100,7 +100,7 @@ export async function rollBack(steps: UndoStep[], context: UndoContext): Promise
 }
 
 /** Settles an entry before its commit point: roll back, or say why it stays in doubt. */
-async function settleBeforeCommit(entry: JournalEntry, context: UndoContext): Promise<Settlement> {
+export async function settleBeforeCommit(entry: JournalEntry, context: UndoContext): Promise<Settlement> {
   const { remaining, problems } = await rollBack(entry.undo, context);
   if (remaining.length === 0) return { outcome: 'rolled-back', message: `It was rolled back: ${entry.vm} is on ${entry.from} as before.`, remaining };
   const sourceHeld = remaining.some(restoresSource);
@@ -121,6 +121,10 @@ export async function finishForward(entry: JournalEntry, transport: TransportFor
     const source = await transport(entry.from);
     if (entry.mode === 'offline') {
       await finishOfflineForward(entry, destination, context);
+      // A keep-state source stays paused after saving its state: the copy that runs is on the
+      // destination now, so that QEMU goes before its files do.
+      const stopped = await stopVmQemu(source, entry.vm, { quitFirst: true, waitMs: 5_000, graceMs: 2_000 });
+      if (stopped.result === 'survived') throw new FerryError('migration-failed', `the source QEMU on ${entry.from} would not exit`);
     } else {
       await finishLiveForward(entry, source, destination, waitMs);
     }
@@ -144,7 +148,11 @@ export async function finishForward(entry: JournalEntry, transport: TransportFor
 
 async function finishOfflineForward(entry: JournalEntry, destination: HostTransport, context: UndoContext): Promise<void> {
   if (entry.options['noStart'] === true) return;
-  if (await context.isVmRunning(entry.to, entry.vm)) return;
+  if (await context.isVmRunning(entry.to, entry.vm)) {
+    // Started paused before the commit point; Ferry may have stopped before it let it run.
+    await continueStartedDestination(entry, destination);
+    return;
+  }
   if (entry.options['keepState'] === true) {
     throw new FerryError('migration-failed', `the VM is not running on ${entry.to} and its saved state cannot be resumed by recovery`, {
       hint: `Start it on ${entry.to} by hand (\`ferry vm start ${entry.to} ${entry.vm}\`); the state saved at the move is lost, its disks are complete.`,
@@ -154,6 +162,23 @@ async function finishOfflineForward(entry: JournalEntry, destination: HostTransp
   const layout = vmLayout(entry.vm);
   if ((await destination.exec(shellCommand(['test', '-e', layout.definition]))).code !== 0) await writeJsonFile(destination, layout.definition, entry.destinationDefinition);
   await context.startVm(entry.to, entry.vm);
+}
+
+/** Lets a paused offline destination run, once it holds the whole saved state (keep-state). */
+async function continueStartedDestination(entry: JournalEntry, destination: HostTransport): Promise<void> {
+  const monitor = new MonitorHandle(destination, vmLayout(entry.vm).qmpSocket);
+  try {
+    const status = await monitor.query<{ status: string }>('query-status');
+    if (status.status === 'running') return;
+    if (status.status === 'inmigrate') throw new FerryError('migration-failed', `the VM on ${entry.to} is still reading its saved state`);
+    if (entry.options['keepState'] === true) {
+      const incoming = await monitor.query<{ status?: string }>('query-migrate');
+      if (incoming.status !== 'completed') throw new FerryError('migration-failed', `the VM on ${entry.to} did not read its whole saved state (${incoming.status ?? 'unknown'})`);
+    }
+    await monitor.command('cont');
+  } finally {
+    await monitor.close();
+  }
 }
 
 /**

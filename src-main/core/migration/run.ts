@@ -11,7 +11,7 @@ import { runLiveMigration } from './live.js';
 import { runOfflineMigration } from './offline.js';
 import type { OwnerLock } from './owner-lock.js';
 import type { Plan } from './plan.js';
-import { finishForward, handOverDefinition, removeHelpers, rollBack, type Settlement } from './recovery.js';
+import { finishForward, handOverDefinition, removeHelpers, settleBeforeCommit, type Settlement } from './recovery.js';
 import type { MigrationOptions, RunContext } from './run-context.js';
 import { LiveControls } from './live-controls.js';
 import type { UndoContext, UndoStep } from './undo.js';
@@ -179,17 +179,7 @@ export class MigrationRun {
         settlement = await finishForward(entry, this.deps.transport, undoContext, IN_RUN_FORWARD_WAIT_MS);
       } else {
         this.setPhase('cleaning-up');
-        const { remaining, problems } = await rollBack(entry.undo, undoContext);
-        const sourceHeld = remaining.some((step) => step.kind === 'resume-source' || step.kind === 'restart-source');
-        settlement = remaining.length === 0
-          ? { outcome: 'rolled-back', message: '', remaining }
-          : {
-              outcome: 'in-doubt',
-              message: sourceHeld
-                ? `Ferry cannot confirm that the copy on ${entry.to} is gone (${problems.join('; ')}), so ${entry.vm} stays ${entry.mode === 'offline' ? 'stopped' : 'paused'} on ${entry.from} rather than risk two running copies.`
-                : `Some of what it made on ${entry.to} could not be removed yet (${problems.join('; ')}).`,
-              remaining,
-            };
+        settlement = await settleBeforeCommit(entry, undoContext);
       }
     }
     const cancelled = this.controller.signal.aborted || (error !== null && isFerryError(error, 'cancelled'));

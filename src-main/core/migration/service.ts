@@ -184,7 +184,11 @@ export class MigrationService {
       const lock = await OwnerLock.tryAcquire(this.journal.lockFile(entry.id));
       if (!lock) continue;
       try {
-        settled.push(await this.settleOrphan(entry));
+        // Read again under the lock: another process may have settled it since the listing, and
+        // undoing a settled migration again could stop a newer migration of the same VM.
+        const current = await this.journal.read(entry.id);
+        if (current === null) await this.journal.remove(entry.id);
+        else settled.push(await this.settleOrphan(current));
       } finally {
         await lock.release();
       }

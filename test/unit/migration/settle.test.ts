@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FerryError } from '../../../src-main/core/errors.js';
 import { finishLiveForward } from '../../../src-main/core/migration/forward-live.js';
 import type { JournalEntry } from '../../../src-main/core/migration/journal.js';
-import { rollBack } from '../../../src-main/core/migration/recovery.js';
+import { finishForward, rollBack } from '../../../src-main/core/migration/recovery.js';
 import type { UndoContext, UndoStep } from '../../../src-main/core/migration/undo.js';
 import type { ExecResult, HostTransport } from '../../../src-main/core/ssh/transport.js';
 import { FakeQmpServer, type ReceivedCommand } from '../qmp/fake-qmp-server.js';
@@ -188,5 +188,23 @@ describe('finishing a committed live migration forwards', () => {
     await expect(finishLiveForward(entry(), asTransport(a), asTransport(b), 10_000)).rejects.toThrow(/reports the migration failed \(Unable to write to socket\)/);
     expect(a.named('cont')).toEqual([]);
     expect(b.named('cont')).toEqual([]);
+  });
+});
+
+describe('finishing a committed offline migration forwards', () => {
+  it('lets a destination that was started paused run, and stops a source that still holds the guest', async () => {
+    const a = new FakeHost('a');
+    const b = new FakeHost('b');
+    b.monitors.set('/run/ferry/web.qmp', (command) => (command.execute === 'query-status' ? { status: 'prelaunch', running: false } : command.execute === 'query-migrate' ? { status: 'completed' } : {}));
+    const context = { ...undoContext({ a, b }), isVmRunning: async (host: string) => host === 'b' };
+    const settled = await finishForward(entry({ mode: 'offline', options: { keepState: true } }), context.transport, context, 10_000);
+    expect(settled).toMatchObject({ outcome: 'completed', remaining: [] });
+    expect(b.named('cont')).toHaveLength(1);
+    expect(context.started).toEqual([]);
+    // The source's stop script ran before its files were removed.
+    const stop = a.commands.findIndex((command) => command.includes('forget()'));
+    const removal = a.commands.findIndex((command) => command.includes('rm -f --') && !command.includes('forget()'));
+    expect(stop).toBeGreaterThanOrEqual(0);
+    expect(removal).toBeGreaterThan(stop);
   });
 });
