@@ -268,9 +268,9 @@ async function completeMirrors(context: RunContext, source: MonitorHandle, indic
       context.result.diskBytes.set(device, Math.max(job['current-progress'], context.result.diskBytes.get(device) ?? 0));
     }
     const failed = mine.find((job) => job.error !== undefined);
-    if (failed) throw new FerryError('migration-failed', `Finishing the disk copy failed: ${failed.error}`, { hint: 'The VM keeps running on the source.' });
+    if (failed) throw new FerryError('migration-failed', `Finishing the disk copy failed: ${failed.error}`, { hint: 'Ferry undoes the move; the report says where the VM is.' });
     if (mine.every((job) => job.status === 'concluded')) return;
-    if (Date.now() > deadline) throw new FerryError('timeout', 'The disk copies did not finish at switch-over', { hint: 'The VM keeps running on the source.' });
+    if (Date.now() > deadline) throw new FerryError('timeout', 'The disk copies did not finish at switch-over', { hint: 'Ferry undoes the move; the report says where the VM is.' });
     await changed;
   }
 }
@@ -299,7 +299,7 @@ async function dismissMirrors(source: MonitorHandle, indices: number[]): Promise
 async function requireDestinationAlive(context: RunContext): Promise<void> {
   const alive = await context.destination.exec(processIsScript(vmLayout(context.definition.name).pidFile, expectVm(context.definition.name)));
   if (alive.code !== 0) {
-    throw new FerryError('migration-failed', `The destination QEMU on ${context.options.to} stopped during the migration`, { hint: 'The VM keeps running on the source. Check the destination host (memory, QEMU version) and try again.' });
+    throw new FerryError('migration-failed', `The destination QEMU on ${context.options.to} stopped during the migration`, { hint: 'Check the destination host (memory, QEMU version) and try again.' });
   }
 }
 
@@ -321,7 +321,7 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
         return info;
       case 'failed':
       case 'cancelled':
-        throw new FerryError('migration-failed', `QEMU reports the migration ${status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}`, { hint: 'The VM keeps running on the source. Check the link and the destination host, then try again.' });
+        throw new FerryError('migration-failed', `QEMU reports the migration ${status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}`, { hint: 'Check the link and the destination host, then try again.' });
       case 'pre-switchover':
         // Once only: a query racing the continue can still read pre-switchover.
         if (!switchedOver) switchedOver = await switchOver(context, source, mirrorIndices);

@@ -78,7 +78,7 @@ export async function runOfflineMigration(context: RunContext, sourceSocket: str
     const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
     const started = await context.destination.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: 120_000 });
     if (started.code !== 0) {
-      throw new FerryError('migration-failed', `The VM did not start on ${options.to}: ${started.stderr.trim()}`, { hint: 'The VM is left as it was on the source.' });
+      throw new FerryError('migration-failed', `The VM did not start on ${options.to}: ${started.stderr.trim()}`, { hint: 'Check the machine type and disks on the destination; Ferry undoes the rest, and the report says where the VM is.' });
     }
     const destination = new MonitorHandle(context.destination, layout.qmpSocket);
     try {
@@ -139,11 +139,11 @@ async function waitForSavedState(destination: MonitorHandle): Promise<void> {
   for (;;) {
     const status = await destination.query<{ status: string }>('query-status');
     if (status.status !== 'inmigrate') break;
-    if (Date.now() > deadline) throw new FerryError('timeout', 'Restoring the saved state took too long', { hint: 'The VM is left as it was on the source.' });
+    if (Date.now() > deadline) throw new FerryError('timeout', 'Restoring the saved state took too long', { hint: 'Ferry undoes the move; the report says where the VM is.' });
     await sleep(200);
   }
   const info = await destination.query<{ status?: string }>('query-migrate');
-  if (info.status !== 'completed') throw new FerryError('migration-failed', `Restoring the saved state failed (${info.status ?? 'unknown'})`, { hint: 'The VM is left as it was on the source.' });
+  if (info.status !== 'completed') throw new FerryError('migration-failed', `Restoring the saved state failed (${info.status ?? 'unknown'})`, { hint: 'Ferry undoes the move; the report says where the VM is.' });
 }
 
 /** qemu-nbd serves the empty destination image; qemu-img on the source writes only allocated data into it. */
