@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type { Client, ConnectConfig, SFTPWrapper } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { FerryError, toFerryError } from '../errors.js';
 import { authHandler, authMethods, chooseIdentity, type SshAuthOptions } from './auth.js';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
@@ -11,6 +11,7 @@ import { presentedHostKey } from './host-key-probe.js';
 import { newKeyTypeRefusal, verifyHostKey, type UnknownHostKeyPrompt } from './host-key-policy.js';
 import { knownHostsName, knownKeyTypesOf, type KnownHostsFile } from './known-hosts.js';
 import { Limiter } from './limiter.js';
+import { HostSession, SessionGoneBeforeSend } from './host-session.js';
 import { execOnClient, execStreamOnClient, type RemoteCommand } from './remote-exec.js';
 import { mapConnectError, type Ssh2Error } from './ssh-errors.js';
 import { tempSiblingPath } from './temp-path.js';
@@ -33,10 +34,16 @@ export interface SshTransportOptions {
   reconnectWaitMs?: number;
   backoff?: BackoffOptions;
   proxyJump?: SshTransportOptions;
+  /**
+   * Run commands through one long-lived host session (default) rather than an SSH channel, and
+   * so a login shell, per command. `false` is for comparing the two (benchmark, tests).
+   */
+  hostSession?: boolean;
 }
 
-// OpenSSH's default MaxSessions is 10; the SFTP session takes one of them.
-const MAX_CONCURRENT_EXEC = 8;
+// OpenSSH's default MaxSessions is 10; the SFTP session and the host session take one each, and
+// one stays free for killing commands.
+const MAX_CONCURRENT_EXEC = 7;
 
 /**
  * One SSH connection per host, multiplexing every exec, socket forward and the SFTP session.
@@ -55,6 +62,8 @@ export class SshTransport extends EventEmitter implements HostTransport {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly execLimiter = new Limiter(MAX_CONCURRENT_EXEC);
+  private session: { client: Client; started: Promise<HostSession | undefined> } | undefined;
+  private sessionUnavailable: string | undefined;
   private readonly options: Required<Pick<SshTransportOptions, 'port' | 'keepaliveIntervalMs' | 'readyTimeoutMs' | 'reconnectWaitMs' | 'backoff'>> & SshTransportOptions;
 
   constructor(options: SshTransportOptions) {
@@ -86,7 +95,79 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    if (this.options.hostSession !== false) {
+      // A session that ended before the command was sent ran nothing: the command goes to the
+      // next one. Once sent, a command is never sent again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const session = await this.hostSession();
+        if (session === undefined) break;
+        try {
+          return await session.exec(command, options);
+        } catch (error) {
+          if (!(error instanceof SessionGoneBeforeSend)) throw error;
+        }
+      }
+    }
     return this.inCommandSlot((client) => execOnClient(client, command, options, this.label));
+  }
+
+  /**
+   * Why this connection runs each command on its own channel instead of in a host session
+   * (the host could not start one), or undefined while sessions work.
+   */
+  get hostSessionUnavailable(): string | undefined {
+    return this.sessionUnavailable;
+  }
+
+  /** The connection's host session, started on first use and again after it ended; undefined if the host cannot run one. */
+  private async hostSession(): Promise<HostSession | undefined> {
+    const client = await this.ready();
+    const current = this.session;
+    if (current !== undefined && current.client === client) {
+      const session = await current.started;
+      if (session === undefined || session.alive) return session;
+      if (this.session === current) this.session = undefined;
+      return this.hostSession();
+    }
+    const started = this.startHostSession(client);
+    const entry = { client, started };
+    this.session = entry;
+    started.catch(() => {
+      if (this.session === entry) this.session = undefined;
+    });
+    return started;
+  }
+
+  private async startHostSession(client: Client): Promise<HostSession | undefined> {
+    if (this.sessionUnavailable !== undefined) return undefined;
+    const channel = await guarded<ClientChannel>(this.label, (resolve, reject) => {
+      client.exec('exec sh -s', (error, opened) => {
+        if (error) reject(new FerryError('connection-failed', `${this.label}: cannot start a host session: ${error.message}`, { cause: error }));
+        else resolve(opened);
+      });
+    });
+    try {
+      return await HostSession.start(this.label, {
+        input: channel,
+        output: channel,
+        errors: channel.stderr,
+        close: () => {
+          try {
+            channel.close();
+          } catch {
+            // Already closed with its connection.
+          }
+        },
+      });
+    } catch (error) {
+      const failure = toFerryError(error);
+      // A dropped connection is retried with the next connection; a host that cannot run the
+      // program gets a channel per command from now on.
+      if (this.client !== client) throw failure;
+      this.sessionUnavailable = failure.message;
+      this.emit('host-session-unavailable', failure);
+      return undefined;
+    }
   }
 
   async execStream(command: string, options: ExecStreamOptions): Promise<StreamedCommand> {
@@ -179,6 +260,9 @@ export class SshTransport extends EventEmitter implements HostTransport {
   async close(): Promise<void> {
     this.userClosed = true;
     clearTimeout(this.retryTimer);
+    const session = this.session;
+    this.session = undefined;
+    void session?.started.then((started) => started?.close(), () => undefined);
     const client = this.client;
     this.client = undefined;
     this.sftpSession = undefined;
@@ -226,6 +310,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
     }
     this.client = client;
     this.attempt = 0;
+    this.sessionUnavailable = undefined;
     client.setMaxListeners(0);
     // Errors on a live connection always precede 'close', which is where they are handled.
     client.on('error', () => undefined);
@@ -237,6 +322,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
     if (client !== this.client) return;
     this.client = undefined;
     this.sftpSession = undefined;
+    if (this.session?.client === client) this.session = undefined;
     if (this.userClosed) return;
     this.scheduleReconnect('the SSH connection was closed unexpectedly');
   }
