@@ -17,10 +17,11 @@ import { blockScenario } from './scenarios/block.js';
 import { dirtyScenario } from './scenarios/dirty.js';
 import { liveScenario } from './scenarios/live.js';
 import { offlineScenario } from './scenarios/offline.js';
+import { roundtripScenario, type RoundtripResult } from './scenarios/roundtrip.js';
 import { scaleScenario, type ScaleResult } from './scenarios/scale.js';
 import type { BenchContext, ScenarioResult } from './types.js';
 
-const ALL = ['block', 'live', 'offline', 'dirty', 'scale'] as const;
+const ALL = ['roundtrip', 'block', 'live', 'offline', 'dirty', 'scale'] as const;
 type ScenarioName = (typeof ALL)[number];
 
 interface Args {
@@ -35,7 +36,7 @@ function parseArgs(argv: string[]): Args {
   const reps = repsAt >= 0 ? Number(argv[repsAt + 1]) : quick ? 1 : 3;
   if (!Number.isInteger(reps) || reps < 1) throw new Error('--reps takes a positive integer');
   const onlyAt = argv.indexOf('--only');
-  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : quick ? ['block', 'live'] : [...ALL];
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',') : quick ? ['roundtrip', 'block', 'live'] : [...ALL];
   const unknown = only.filter((name) => !(ALL as readonly string[]).includes(name));
   if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${ALL.join(', ')}`);
   return { quick, reps, only: only as ScenarioName[] };
@@ -55,10 +56,11 @@ async function main(): Promise<void> {
   log(`lab up (guest accel ${le.lab.guest.accel}); scenarios ${args.only.join(', ')}, ${args.reps} repetition(s)`);
   const scenarios: ScenarioResult[] = [];
   let scale: ScaleResult | null = null;
+  let roundtrip: RoundtripResult | null = null;
   let link: LinkResult | null = null;
   const failures: string[] = [];
   try {
-    const migrating = args.only.some((name) => name !== 'scale');
+    const migrating = args.only.some((name) => name !== 'scale' && name !== 'roundtrip');
     let needed: BytesNeeded | null = null;
     if (migrating) {
       link = await measureLink(ctx);
@@ -69,6 +71,10 @@ async function main(): Promise<void> {
     for (const name of args.only) {
       // One scenario failing (the shared lab is busy) must not lose the others' numbers.
       try {
+        if (name === 'roundtrip') {
+          roundtrip = await roundtripScenario(ctx);
+          continue;
+        }
         if (name === 'scale') {
           if (!args.quick) scale = await scaleScenario(ctx);
           continue;
@@ -95,7 +101,8 @@ async function main(): Promise<void> {
     link,
     scenarios,
     scale,
-    goals: evaluateGoals(scenarios, scale),
+    roundtrip,
+    goals: evaluateGoals(scenarios, scale, roundtrip),
     failures,
   };
   const dir = join(process.cwd(), 'test-artifacts', 'bench');

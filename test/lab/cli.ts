@@ -1,30 +1,36 @@
-// `npm run lab -- up|down|status [--json] [--hosts N]`
+// `npm run lab -- up|down|status [--json] [--hosts N] [--slow-shell SECONDS]`
 import { labDown, labStatus, labUp } from './lab.js';
+import { setLoginShellDelay } from './login-shell.js';
 import type { LabStatus } from './types.js';
 
 interface CliArgs {
   command: 'up' | 'down' | 'status';
   json: boolean;
   hosts: number | undefined;
+  /** Gives every lab host a login shell this many seconds slow (0: quick again). */
+  slowShell: number | undefined;
 }
 
-const USAGE = 'usage: npm run lab -- up|down|status [--json] [--hosts N]';
+const USAGE = 'usage: npm run lab -- up|down|status [--json] [--hosts N] [--slow-shell SECONDS]';
 
 function parseArgs(argv: string[]): CliArgs {
   let command: CliArgs['command'] | undefined;
   let json = false;
   let hosts: number | undefined;
+  let slowShell: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'up' || a === 'down' || a === 'status') command = a;
     else if (a === '--json') json = true;
     else if (a === '--hosts') hosts = Number(argv[++i]);
     else if (a?.startsWith('--hosts=')) hosts = Number(a.slice('--hosts='.length));
+    else if (a === '--slow-shell') slowShell = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}\n${USAGE}`);
   }
   if (!command) throw new Error(USAGE);
   if (hosts !== undefined && !Number.isInteger(hosts)) throw new Error(`--hosts needs a number\n${USAGE}`);
-  return { command, json, hosts };
+  if (slowShell !== undefined && !(slowShell >= 0 && slowShell <= 10)) throw new Error(`--slow-shell needs 0–10 seconds\n${USAGE}`);
+  return { command, json, hosts, slowShell };
 }
 
 function summary(s: LabStatus): string {
@@ -53,6 +59,10 @@ async function main(): Promise<void> {
   }
   if (args.command === 'up') {
     const s = await labUp({ hosts: args.hosts, log });
+    if (args.slowShell !== undefined) {
+      for (const host of s.hosts) await setLoginShellDelay(s, host, args.slowShell);
+      log(`login shells on every host: ${args.slowShell === 0 ? 'quick' : `${args.slowShell} s slow`}`);
+    }
     console.log(args.json ? JSON.stringify(s, null, 2) : `${summary(s)}\nup in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return;
   }

@@ -59,21 +59,23 @@ f_run() {
   printf '%s' "$7" >"$f_j.in"
   : >"$f_j.out"
   if [ "$5" = l ]; then
-    { setsid sh "$f_j.sh" <"$f_j.in" 2>"$f_j.err" 9>&- & f_started "$1" $!; wait $!; echo $? >"$f_j.rc"; } |
-      while IFS= read -r f_l || [ -n "$f_l" ]; do printf 'l %s %s\\n' "$1" "$f_l" >&9; done
-    read -r f_rc <"$f_j.rc" || f_rc=255
+    f_command "$1" | while IFS= read -r f_l || [ -n "$f_l" ]; do printf 'l %s %s\\n' "$1" "$f_l" >&9; done
   else
-    # Through a FIFO into head, which stops reading one byte past the cap: a command that floods
-    # its output is ended by SIGPIPE instead of filling the host's /tmp.
-    [ -p "$f_j.o" ] || mkfifo "$f_j.o"
-    setsid sh "$f_j.sh" <"$f_j.in" >"$f_j.o" 2>"$f_j.err" 9>&- &
-    f_started "$1" $!
-    head -c $(($3 + 1)) <"$f_j.o" >"$f_j.out"
-    wait $!
-    f_rc=$?
+    # head stops reading one byte past the cap: a command that floods its output is ended by
+    # SIGPIPE instead of filling the host's /tmp.
+    f_command "$1" | head -c $(($3 + 1)) >"$f_j.out"
   fi
+  read -r f_rc <"$f_j.rc" || f_rc=255
   : >"$f_j.pid"
   printf 'd %s %s %s %s %s\\n' "$1" "$2" "$f_rc" "$3" "$4" >&9
+}
+# The command in its own session and process group, without the FIFO's write end (which would
+# keep the writer from ever seeing the end); its status goes to a file, as a pipeline loses it.
+f_command() {
+  setsid sh "$f_j.sh" <"$f_j.in" 2>"$f_j.err" 9>&- &
+  f_started "$1" $!
+  wait $!
+  echo $? >"$f_j.rc"
 }
 # A kill and a start can cross: the killer names the request before it reads the pid, the job
 # writes its pid before it looks for its name, so one of them always sees the other.

@@ -146,7 +146,16 @@ export class HostSession {
         finish(undefined, session);
         session.attach(frames.slice(1));
       };
-      const onClose = (): void => finish(cannotStart(stderr.trim() === '' ? 'the shell exited' : stderr.trim().split('\n').slice(-1)[0] ?? ''));
+      // What the shell said on stderr may still be on its way when its stdout closes.
+      const onClose = (): void => {
+        const fail = () => finish(cannotStart(stderr.trim() === '' ? 'the shell exited' : (stderr.trim().split('\n').slice(-1)[0] ?? '')));
+        if (pipes.errors.readableEnded || pipes.errors.destroyed) fail();
+        else {
+          pipes.errors.once('end', fail);
+          pipes.errors.once('close', fail);
+          setTimeout(fail, 1_000).unref();
+        }
+      };
       // A shell that exited at once makes the write fail; its stderr, which comes with the
       // output's close, says why better than EPIPE does.
       const onInputError = (): void => undefined;

@@ -101,13 +101,15 @@ function phaseTimes(t0: number, phases: Array<{ phase: string; at: number }>, do
 /** What the live samples say about convergence: throttle reached, passes, Ferry's verdict. */
 function sampleFacts(record: MigrationRecord): Record<string, number | string | boolean | null> {
   const samples = record.samples;
-  const verdict = samples.find((sample) => sample.notConverging !== null)?.notConverging ?? null;
+  const advised = samples.find((sample) => sample.notConverging !== null);
+  const verdict = advised?.notConverging ?? null;
   return {
     ferryHeartbeatGapMs: record.report?.maxHeartbeatGapMs ?? null,
     ferryThroughputBps: record.report?.averageThroughputBps ?? null,
     maxThrottlePercent: samples.reduce((max, sample) => Math.max(max, sample.throttlePercent), 0),
     passes: samples.reduce((max, sample) => Math.max(max, sample.pass), 0),
     notConvergingVerdict: verdict,
+    notConvergingPass: advised?.pass ?? null,
     samples: samples.length,
   };
 }

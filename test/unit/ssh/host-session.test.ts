@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,14 @@ beforeEach(() => {
 afterEach(() => {
   for (const session of sessions) session.close();
   sessions = [];
+  // A test that cut a session off leaves its commands running, as a dropped connection would.
+  for (const pid of processesUsing(tmp)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -45,6 +53,21 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Processes with an open file or working directory under `dir`. */
+function processesUsing(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const links = readdirSync(`/proc/${entry}/fd`).map((fd) => readlinkSync(`/proc/${entry}/fd/${fd}`));
+      if (links.some((link) => link.startsWith(dir))) pids.push(Number(entry));
+    } catch {
+      // Gone meanwhile, or not ours to look at.
+    }
+  }
+  return pids;
 }
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -180,13 +203,16 @@ describe('HostSession', () => {
     expect(error.code).toBe('timeout');
   });
 
-  it('leaves no files behind once the shell ends', async () => {
+  it('leaves no process and no file behind once the shell ends, even after commands killed as they started', async () => {
     const { child, start } = localShell();
     const s = await start();
     await s.exec('echo hi');
+    const killed = await Promise.all(Array.from({ length: 20 }, () => rejection(s.exec('sleep 0.5', { timeoutMs: 0 }))));
+    expect(killed.every((error) => error.code === 'timeout')).toBe(true);
+    await until(() => s.running === 0);
     child.stdin?.end();
     await new Promise((resolve) => child.once('exit', resolve));
-    await until(() => readdirSync(tmp).length === 0);
+    await until(() => readdirSync(tmp).length === 0 && processesUsing(tmp).length === 0);
     expect(readdirSync(tmp)).toEqual([]);
   });
 });
