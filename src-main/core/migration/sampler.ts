@@ -26,8 +26,12 @@ export interface BlockJobInfo {
   ready?: boolean;
 }
 
-/** Passes before a verdict: the first ones always resend most of memory. */
-const FIRST_VERDICT_PASS = 4;
+/**
+ * The verdict comes once the second pass is done (QEMU's dirty-sync-count reaches 3): by then the
+ * link's speed and the guest's dirty rate are both known, and what pass 2 left behind can be
+ * set against what pass 1 did. Waiting longer only costs the user time.
+ */
+const FIRST_VERDICT_PASS = 3;
 
 /**
  * Turns raw QEMU counters into chart-ready samples. Throughput comes from byte deltas between
@@ -89,7 +93,7 @@ export class Sampler {
       return `The guest dirties memory (${mib(dirtyRate)}/s) about as fast as the link moves it (${mib(throughput)}/s). Raise the downtime limit, enable auto-converge to slow the guest down, or switch to postcopy.`;
     }
     const previous = this.passMinimum.get(pass - 1);
-    const older = this.passMinimum.get(pass - 3);
+    const older = this.passMinimum.get(pass - 2);
     if (previous === undefined || older === undefined || previous < older * 0.9) return null;
     return `Memory left to copy has not shrunk over the last passes (${mib(previous)} left). Raise the downtime limit or the bandwidth, enable auto-converge, or switch to postcopy.`;
   }

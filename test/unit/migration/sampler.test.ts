@@ -30,24 +30,32 @@ describe('Sampler', () => {
     const sampler = new Sampler(0, []);
     let transferred = 0;
     let verdict: string | null = null;
+    let atPass: number | null = null;
     for (let tick = 1; tick <= 40; tick += 1) {
       transferred += 10 * MiB;
       // 10 MiB/s moved, 2560 pages/s × 4 KiB = 10 MiB/s dirtied.
-      verdict = sampler.sample(tick * 1000, 'memory', info(Math.ceil(tick / 4), transferred, 100 * MiB, 2560), []).notConverging;
+      const pass = Math.ceil(tick / 4);
+      verdict = sampler.sample(tick * 1000, 'memory', info(pass, transferred, 100 * MiB, 2560), []).notConverging;
+      if (verdict !== null) atPass ??= pass;
     }
     expect(verdict).toMatch(/dirties memory/);
+    expect(atPass).toBe(3);
   });
 
   it('flags memory that stops shrinking from pass to pass, and not a converging one', () => {
     const stuck = new Sampler(0, []);
     const shrinking = new Sampler(0, []);
     let stuckVerdict: string | null = null;
+    let stuckAtPass: number | null = null;
     let shrinkingVerdict: string | null = 'unset';
     for (let pass = 1; pass <= 8; pass += 1) {
       stuckVerdict = stuck.sample(pass * 1000, 'memory', info(pass, pass * 100 * MiB, 80 * MiB), []).notConverging;
+      if (stuckVerdict !== null) stuckAtPass ??= pass;
       shrinkingVerdict = shrinking.sample(pass * 1000, 'memory', info(pass, pass * 100 * MiB, (200 * MiB) / 2 ** pass), []).notConverging;
     }
     expect(stuckVerdict).toMatch(/has not shrunk/);
+    // Told once the second pass is over (the third has begun), not passes later.
+    expect(stuckAtPass).toBe(3);
     expect(shrinkingVerdict).toBeNull();
   });
 
