@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { run, sleep } from './exec.js';
 import { ensureAccel } from './accel.js';
 import { ensureGuestImage } from './guest-image.js';
+import { libvirtStateDir } from './libvirt.js';
 import {
   BRIDGE, GATEWAY, HOST_IMAGE_DIR, HOST_PREFIX, HOST_RUN_DIR, HOST_SHARED_DIR, HOST_STATE_DIR, MAX_HOSTS,
   hostLayout, labDir, labPaths, type HostLayout,
@@ -76,7 +77,10 @@ export async function labDown(opts: { log?: (l: string) => void } = {}): Promise
     await removeHost(ns);
   }
   // Hosts come back empty: VM definitions, pools and images of one run must not leak into the next.
-  for (let i = 0; i < MAX_HOSTS; i++) rmSync(hostLayout(i, dir).ferryDir, { recursive: true, force: true });
+  for (let i = 0; i < MAX_HOSTS; i++) {
+    rmSync(hostLayout(i, dir).ferryDir, { recursive: true, force: true });
+    rmSync(libvirtStateDir(hostLayout(i, dir)), { recursive: true, force: true });
+  }
   rmSync(labPaths(dir).shared, { recursive: true, force: true });
   await deleteLabLinks();
   rmSync(labPaths(dir).stateFile, { force: true });
