@@ -16,6 +16,7 @@ const hostB = (): LabHost => lab.hosts[1] as LabHost;
 const tag = `${process.pid}-${Date.now().toString(36)}`;
 const definedName = `lv-def-${tag}`;
 const runningName = `lv-run-${tag}`;
+const movedName = `lv-mig-${tag}`;
 
 async function domainNames(host: LabHost): Promise<string[]> {
   return (await virsh(host, ['list', '--all', '--name'])).stdout.split('\n').map((line) => line.trim()).filter(Boolean);
@@ -25,6 +26,17 @@ function hostUuidOf(capabilitiesXml: string): string {
   const uuid = /<host>\s*<uuid>([0-9a-f-]{36})<\/uuid>/.exec(capabilitiesXml)?.[1];
   if (!uuid) throw new Error(`no host UUID in capabilities:\n${capabilitiesXml.slice(0, 300)}`);
   return uuid;
+}
+
+async function waitForHeartbeats(fileOnMachine: string, atLeast: number): Promise<number[]> {
+  const deadline = Date.now() + 150_000;
+  let beats: number[] = [];
+  while (Date.now() < deadline) {
+    beats = existsSync(fileOnMachine) ? readHeartbeats(readFileSync(fileOnMachine, 'utf8')) : [];
+    if (beats.length >= atLeast) break;
+    await sleep(500);
+  }
+  return beats;
 }
 
 async function forget(host: LabHost, name: string): Promise<void> {
@@ -43,7 +55,8 @@ describe('libvirtd in the lab hosts', () => {
     if (!lab) return;
     for (const host of [hostA(), hostB()]) {
       if (libvirtdPid(host) === undefined) continue;
-      for (const name of [definedName, runningName]) await forget(host, name);
+      for (const name of [definedName, runningName, movedName]) await forget(host, name);
+      await sshRun(lab, host, shellCommand(['rm', '-f', `/var/lib/libvirt/${movedName}.qcow2`, `/var/lib/libvirt/${movedName}.serial.log`]), { allowFail: true });
     }
   });
 
@@ -87,17 +100,34 @@ describe('libvirtd in the lab hosts', () => {
     expect((await virsh(hostA(), ['domstate', runningName])).stdout.trim()).toBe('running');
     // The serial log is in a's private /var/lib/libvirt, which is this directory on the machine.
     const logOnMachine = join(libvirtStateDir(hostLayout(0, lab.labDir)), 'lib', `${runningName}.serial.log`);
-    const deadline = Date.now() + 150_000;
-    let beats: number[] = [];
-    while (Date.now() < deadline && beats.length < 2) {
-      beats = existsSync(logOnMachine) ? readHeartbeats(readFileSync(logOnMachine, 'utf8')) : [];
-      if (beats.length < 2) await sleep(500);
-    }
+    const beats = await waitForHeartbeats(logOnMachine, 2);
     expect(beats.length).toBeGreaterThanOrEqual(2);
     await virsh(hostA(), ['destroy', runningName]);
     // A transient domain is gone once destroyed.
     expect(await domainNames(hostA())).not.toContain(runningName);
     await sshRun(lab, hostA(), shellCommand(['rm', '-f', serialLog, `/var/log/libvirt/qemu/${runningName}.log`]));
+  });
+
+  it('live-migrates a guest with its local disk from a to b (virsh migrate --copy-storage-all)', async () => {
+    const [a, b] = [hostA(), hostB()];
+    const disk = `/var/lib/libvirt/${movedName}.qcow2`;
+    const serialLog = `/var/lib/libvirt/${movedName}.serial.log`;
+    // libvirt copies into an image that must already exist on the destination.
+    for (const host of [a, b]) await sshRun(lab, host, shellCommand(['qemu-img', 'create', '-q', '-f', 'qcow2', disk, '64M']));
+    await virshWithXml(a, 'create', labDomainXml({
+      name: movedName, memoryMiB: 128, accel: lab.guest.accel, kernel: lab.guest.kernel, initrd: lab.guest.initrd,
+      append: 'console=ttyS0 quiet ferry.dirty_mib=0', serialLog, disk,
+    }));
+    expect((await waitForHeartbeats(join(libvirtStateDir(hostLayout(0, lab.labDir)), 'lib', `${movedName}.serial.log`), 2)).length).toBeGreaterThanOrEqual(2);
+    await virsh(a, ['migrate', '--live', '--copy-storage-all', movedName, libvirtUri(b)], false, 150_000);
+    expect(await domainNames(a)).not.toContain(movedName);
+    expect((await virsh(b, ['domstate', movedName])).stdout.trim()).toBe('running');
+    // The guest goes on beating on b, into b's own copy of the serial log.
+    const onB = join(libvirtStateDir(hostLayout(1, lab.labDir)), 'lib', `${movedName}.serial.log`);
+    const before = readHeartbeats(existsSync(onB) ? readFileSync(onB, 'utf8') : '').length;
+    expect((await waitForHeartbeats(onB, before + 2)).length).toBeGreaterThanOrEqual(before + 2);
+    await virsh(b, ['destroy', movedName]);
+    for (const host of [a, b]) await sshRun(lab, host, shellCommand(['rm', '-f', disk, serialLog, `/var/log/libvirt/qemu/${movedName}.log`]));
   });
 
   it('stops and starts again on demand, keeping the host state it had', async () => {

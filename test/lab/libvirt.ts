@@ -16,8 +16,12 @@ import type { Accel, LabHost, LabStatus } from './types.js';
  */
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Below Ferry's own listener range (49152+) and above the bench's hand ports (40000-48000). */
-const MIGRATION_PORTS = { min: 48200, max: 48299 };
+/**
+ * Migration and NBD ports: above the machine's ephemeral range (32768-60999), so never taken by an
+ * outgoing connection, and clear of Ferry's own listeners (49152+) and the bench's hand ports.
+ * (A range of 48200+ made QEMU's NBD connect fail with EINVAL here; this one works.)
+ */
+const MIGRATION_PORTS = { min: 61000, max: 61099 };
 /** Seen inside the host; where each private directory is mounted. */
 const MOUNTS = { etc: '/etc/libvirt', lib: '/var/lib/libvirt', log: '/var/log/libvirt', cache: '/var/cache/libvirt' } as const;
 type MountName = keyof typeof MOUNTS;
@@ -99,8 +103,8 @@ export async function stopLibvirtd(lab: LabStatus, host: LabHost): Promise<void>
 }
 
 /** virsh against the host's libvirtd, from the machine's root namespace. */
-export function virsh(host: LabHost, args: readonly string[], allowFail = false): ReturnType<typeof run> {
-  return run('virsh', ['-q', '-c', libvirtUri(host), ...args], { timeoutMs: 120_000, allowFail });
+export function virsh(host: LabHost, args: readonly string[], allowFail = false, timeoutMs = 120_000): ReturnType<typeof run> {
+  return run('virsh', ['-q', '-c', libvirtUri(host), ...args], { timeoutMs, allowFail });
 }
 
 /** `virsh define` or `virsh create` of an XML document; virsh reads the file here and sends its text. */

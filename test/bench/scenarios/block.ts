@@ -1,5 +1,6 @@
 import { articleRun } from '../baselines/article.js';
 import type { BytesNeeded, LinkResult } from '../baselines/link.js';
+import { libvirtRun } from '../baselines/libvirt.js';
 import { tunedRun } from '../baselines/tuned.js';
 import { STANDARD_GUEST } from '../guest-setup.js';
 import type { BenchContext, ScenarioResult } from '../types.js';
@@ -14,8 +15,10 @@ export async function blockScenario(ctx: BenchContext, needed: BytesNeeded, link
     ['ferry-tls', () => ferryRun(ctx, { variant: 'ferry-tls', kind: 'blk', spec, mode: 'block', options: { transport: 'tls' } })],
     ['article', () => articleRun(ctx, { kind: 'blk', spec, mode: 'block' })],
     ['tuned', () => tunedRun(ctx, { kind: 'blk', spec, mode: 'block' })],
+    ['libvirt', () => libvirtRun(ctx, { kind: 'blk', spec, mode: 'block' })],
   ]);
   return scenarioResult('block', 'live with block copy, local disks (1 GiB qcow2, 200 MiB written, guest writing)', runs, { needed, link, ram: true, disk: true }, [
     'article = legacy `migrate blk:true` (7.2 `block` capability, named -drive), 128 MiB/s and 300 ms defaults; it copies the whole virtual size.',
+    'libvirt = libvirt 9.0 `virsh migrate --live --copy-storage-all` between per-host libvirtds (TCP, defaults), destination image made first.',
   ]);
 }

@@ -69,6 +69,7 @@ export function scenarioResult(scenario: string, description: string, runs: RunR
   const ratios: Record<string, number | null> = {
     'time ferry/article': ratio(get('ferry', 'wallMs'), get('article', 'wallMs')),
     'time ferry/tuned': ratio(get('ferry', 'wallMs'), get('tuned', 'wallMs')),
+    'time ferry/libvirt': ratio(get('ferry', 'wallMs'), get('libvirt', 'wallMs')),
     'time ferry/link-bound': boundInfo ? ratio(get('ferry', 'wallMs'), boundInfo.timeMs) : null,
     'time tuned/link-bound': boundInfo ? ratio(get('tuned', 'wallMs'), boundInfo.timeMs) : null,
     'downtime ferry/article': ratio(get('ferry', 'downtimeMs'), get('article', 'downtimeMs')),
