@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
@@ -6,6 +7,7 @@ import { FerryError, toFerryError } from '../errors.js';
 import { authHandler, authMethods, chooseIdentity, type SshAuthOptions } from './auth.js';
 import { backoffDelay, defaultBackoff, type BackoffOptions } from './backoff.js';
 import { stdoutOrThrow } from './command-result.js';
+import { shellCommand, shellQuote } from './shell.js';
 import { hostKeyAlgorithmsFor, isNoMatchingHostKeyFormat } from './host-key-algorithms.js';
 import { presentedHostKey } from './host-key-probe.js';
 import { newKeyTypeRefusal, verifyHostKey, type UnknownHostKeyPrompt } from './host-key-policy.js';
@@ -40,6 +42,12 @@ export interface SshTransportOptions {
    */
   hostSession?: boolean;
 }
+
+/** Files read whole (definitions, keys, logs' ends) are small; bigger ones are streamed. */
+const MAX_READ_FILE_BYTES = 64 * 1024 * 1024;
+
+/** inSession's answer when commands go over channels instead. */
+const NO_SESSION = Symbol('no host session');
 
 // OpenSSH's default MaxSessions is 10; the SFTP session and the host session take one each, and
 // one stays free for killing commands.
@@ -95,20 +103,39 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    if (this.options.hostSession !== false) {
-      // A session that ended before the command was sent ran nothing: the command goes to the
-      // next one. Once sent, a command is never sent again.
-      for (let attempt = 0; attempt < 3; attempt++) {
-        const session = await this.hostSession();
-        if (session === undefined) break;
-        try {
-          return await session.exec(command, options);
-        } catch (error) {
-          if (!(error instanceof SessionGoneBeforeSend)) throw error;
-        }
+    if (commandTrace === undefined) return this.execUntraced(command, options);
+    const started = performance.now();
+    try {
+      return await this.execUntraced(command, options);
+    } finally {
+      traceCommand(this.label, started, command);
+    }
+  }
+
+  private async execUntraced(command: string, options: ExecOptions): Promise<ExecResult> {
+    const result = await this.inSession((session) => session.exec(command, options));
+    if (result !== NO_SESSION) return result;
+    traceCommand(this.label, performance.now(), `(channel) ${command}`);
+    return this.inCommandSlot((client) => execOnClient(client, command, options, this.label));
+  }
+
+  /**
+   * Runs `work` in the host session, or says there is none (the host cannot run one, or it is
+   * turned off). A session that ended before the command was sent ran nothing: the command goes
+   * to the next one. Once sent, a command is never sent again.
+   */
+  private async inSession<T>(work: (session: HostSession) => Promise<T>): Promise<T | typeof NO_SESSION> {
+    if (this.options.hostSession === false) return NO_SESSION;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const session = await this.hostSession();
+      if (session === undefined) return NO_SESSION;
+      try {
+        return await work(session);
+      } catch (error) {
+        if (!(error instanceof SessionGoneBeforeSend)) throw error;
       }
     }
-    return this.inCommandSlot((client) => execOnClient(client, command, options, this.label));
+    return NO_SESSION;
   }
 
   /**
@@ -140,6 +167,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
 
   private async startHostSession(client: Client): Promise<HostSession | undefined> {
     if (this.sessionUnavailable !== undefined) return undefined;
+    const started = performance.now();
     const channel = await guarded<ClientChannel>(this.label, (resolve, reject) => {
       client.exec('exec sh -s', (error, opened) => {
         if (error) reject(new FerryError('connection-failed', `${this.label}: cannot start a host session: ${error.message}`, { cause: error }));
@@ -147,7 +175,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
       });
     });
     try {
-      return await HostSession.start(this.label, {
+      const session = await HostSession.start(this.label, {
         input: channel,
         output: channel,
         errors: channel.stderr,
@@ -159,6 +187,8 @@ export class SshTransport extends EventEmitter implements HostTransport {
           }
         },
       });
+      traceCommand(this.label, started, '(host session started)');
+      return session;
     } catch (error) {
       const failure = toFerryError(error);
       // A dropped connection is retried with the next connection; a host that cannot run the
@@ -171,6 +201,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 
   async execStream(command: string, options: ExecStreamOptions): Promise<StreamedCommand> {
+    traceCommand(this.label, performance.now(), `(stream) ${command}`);
     return this.inCommandSlot((client) => execStreamOnClient(client, command, options, this.label));
   }
 
@@ -231,6 +262,11 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 
   async readFile(path: string): Promise<Buffer> {
+    const read = await this.inSession((session) => session.execBytes(shellCommand(['cat', '--', path]), { maxOutputBytes: MAX_READ_FILE_BYTES }));
+    if (read !== NO_SESSION) {
+      if (read.code === 0) return read.stdout;
+      throw this.fileError('read', path, read.stderr);
+    }
     const sftp = await this.sftp();
     return new Promise<Buffer>((resolve, reject) => {
       sftp.readFile(path, (error: Error | undefined, data: Buffer) => {
@@ -241,8 +277,19 @@ export class SshTransport extends EventEmitter implements HostTransport {
   }
 
   async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
-    const sftp = await this.sftp();
     const temp = tempSiblingPath(path);
+    // A NUL byte cannot travel in a session request; such data goes over SFTP.
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (!bytes.includes(0)) {
+      // The mode given to open() is filtered by the remote umask; chmod is not. rename(2) replaces atomically.
+      const script = `umask 077 && cat > ${shellQuote(temp)} && chmod ${mode.toString(8)} ${shellQuote(temp)} && mv -f -- ${shellQuote(temp)} ${shellQuote(path)} || { rm -f -- ${shellQuote(temp)}; exit 1; }`;
+      const written = await this.inSession((session) => session.exec(script, { stdin: bytes }));
+      if (written !== NO_SESSION) {
+        if (written.code !== 0) throw this.fileError('write', path, written.stderr);
+        return;
+      }
+    }
+    const sftp = await this.sftp();
     const step = (what: string, target: string, action: (done: (error?: Error | null) => void) => void) =>
       new Promise<void>((resolve, reject) => action((error) => (error ? reject(this.sftpError(what, target, error)) : resolve())));
     try {
@@ -403,6 +450,13 @@ export class SshTransport extends EventEmitter implements HostTransport {
     return session;
   }
 
+  /** The same errors as over SFTP, from what cat, chmod or mv said. */
+  private fileError(what: 'read' | 'write', path: string, stderr: string): FerryError {
+    if (/no such file or directory|directory nonexistent/i.test(stderr)) return new FerryError('not-found', `${this.label}: ${path} does not exist`, { details: { path } });
+    const said = stderr.trim().split('\n')[0] ?? '';
+    return new FerryError('remote-command-failed', `${this.label}: cannot ${what} ${path}${said === '' ? '' : `: ${said}`}`, { details: { path, operation: what } });
+  }
+
   private sftpError(what: string, path: string, error: Error): FerryError {
     const code = (error as Error & { code?: number }).code;
     // SFTP status 2 is SSH_FX_NO_SUCH_FILE.
@@ -520,6 +574,18 @@ export class SshTransport extends EventEmitter implements HostTransport {
     const files = o.knownHostsFiles.map((file) => file.path);
     return newKeyTypeRefusal(this.label, knownHostsName(o.host, o.port), { keyType: undefined, fingerprint: undefined, knownKeyTypes, files });
   }
+}
+
+/**
+ * FERRY_TRACE_COMMANDS=FILE appends one JSON line per host command (host, start and duration in
+ * ms, the command's start): how the round trips of a migration were found and counted.
+ */
+const commandTrace = process.env['FERRY_TRACE_COMMANDS'] || undefined;
+
+function traceCommand(label: string, started: number, command: string): void {
+  if (commandTrace === undefined) return;
+  const line = { host: label, at: Math.round(started), ms: Math.round((performance.now() - started) * 10) / 10, command: command.slice(0, 160) };
+  appendFileSync(commandTrace, `${JSON.stringify(line)}\n`);
 }
 
 function closedError(label: string): FerryError {

@@ -20,6 +20,11 @@
 export const HOST_SESSION_PROTOCOL = 1;
 
 export const HOST_SESSION_PROGRAM = `umask 077
+# bash reads ~/.bashrc when it believes sshd started it (SSH_CLIENT set, shell level below 2). The
+# login shell gave its level up when it exec'd this sh, so without this every \`bash -c\` a command
+# runs would pay for ~/.bashrc again.
+SHLVL=$((\${SHLVL:-0} + 1))
+export SHLVL
 for f_t in setsid wc cat head mkfifo mktemp; do
   command -v "$f_t" >/dev/null 2>&1 || { echo "ferry-session: $f_t is not installed" >&2; exit 98; }
 done

@@ -42,6 +42,12 @@ export const SESSION_START_TIMEOUT_MS = 60_000;
  */
 export class SessionGoneBeforeSend extends Error {}
 
+export interface RawResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
 interface InFlight {
   id: number;
   slot: number;
@@ -49,7 +55,7 @@ interface InFlight {
   options: ExecOptions;
   stdoutCap: number;
   stderrCap: number;
-  resolve(result: ExecResult): void;
+  resolve(result: RawResult): void;
   reject(error: FerryError): void;
   /** Set once the promise has settled (timeout, cancel) while the host still runs the command. */
   settled: boolean;
@@ -198,6 +204,12 @@ export class HostSession {
    * before the command was sent.
    */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const result = await this.execBytes(command, options);
+    return { code: result.code, stdout: result.stdout.toString('utf8'), stderr: result.stderr };
+  }
+
+  /** Like exec, with stdout as the bytes the command wrote (file contents). */
+  async execBytes(command: string, options: ExecOptions = {}): Promise<RawResult> {
     const timeoutMs = resolveTimeoutMs(options.timeoutMs);
     const stdoutCap = resolveCap(options.maxOutputBytes, DEFAULT_MAX_STDOUT_BYTES, 'maxOutputBytes');
     const stderrCap = resolveCap(options.maxStderrBytes, DEFAULT_MAX_STDERR_BYTES, 'maxStderrBytes');
@@ -221,7 +233,7 @@ export class HostSession {
       throw new Error('host session: a slot was granted but none is free');
     }
     const id = this.nextId++;
-    return new Promise<ExecResult>((resolve, reject) => {
+    return new Promise<RawResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const entry: InFlight = {
         id,
@@ -314,7 +326,7 @@ export class HostSession {
     } else if (frame.stderrTotal > entry.stderrCap) {
       entry.reject(outputDropped(this.label, entry.command, 'stderr', entry.stderrCap));
     } else {
-      entry.resolve({ code: frame.code, stdout: frame.stdout.toString('utf8'), stderr: frame.stderr.toString('utf8') });
+      entry.resolve({ code: frame.code, stdout: frame.stdout, stderr: frame.stderr.toString('utf8') });
     }
   }
 

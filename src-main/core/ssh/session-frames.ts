@@ -15,15 +15,32 @@ const MAX_HEADER_BYTES = 64 * 1024;
  */
 export class SessionFrameParser {
   private buffer: Buffer = Buffer.alloc(0);
+  private waiting: Buffer[] = [];
+  private waitingBytes = 0;
   private pending: { header: Omit<Extract<SessionFrame, { kind: 'done' }>, 'stdout' | 'stderr'>; stdoutLength: number; stderrLength: number } | undefined;
 
   feed(chunk: Buffer): SessionFrame[] {
+    // While a frame's output is still coming, chunks are only collected: joining them once it is
+    // whole keeps a large output linear in its size.
+    if (this.pending !== undefined && this.waiting.length > 0) {
+      this.waiting.push(chunk);
+      this.waitingBytes += chunk.length;
+      if (this.waitingBytes < this.pending.stdoutLength + this.pending.stderrLength) return [];
+      chunk = Buffer.concat(this.waiting, this.waitingBytes);
+      this.waiting = [];
+      this.waitingBytes = 0;
+    }
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     const frames: SessionFrame[] = [];
     for (;;) {
       if (this.pending !== undefined) {
         const { header, stdoutLength, stderrLength } = this.pending;
-        if (this.buffer.length < stdoutLength + stderrLength) break;
+        if (this.buffer.length < stdoutLength + stderrLength) {
+          this.waiting = [this.buffer];
+          this.waitingBytes = this.buffer.length;
+          this.buffer = Buffer.alloc(0);
+          break;
+        }
         const stdout = Buffer.from(this.buffer.subarray(0, stdoutLength));
         const stderr = Buffer.from(this.buffer.subarray(stdoutLength, stdoutLength + stderrLength));
         this.buffer = this.buffer.subarray(stdoutLength + stderrLength);

@@ -152,9 +152,11 @@ export function stopProcessScript(options: StopProcessOptions): string {
   const ours = `ours() { p=$1; ${whenProcessIs(options.expect, 'return 0')}; return 1; }`;
   // An exited process keeps its pid, with an empty command line, until its parent reaps it.
   const zombie = `zombie() { s=; { IFS= read -r s < "/proc/$1/stat"; } 2>/dev/null; case "$s" in *') Z '*) return 0 ;; esac; return 1; }`;
-  // The wait runs in its own sh so that `timeout` can end it. It lasts until the process is reaped:
-  // its pid cannot be handed out again before that, so a zombie there is still the one stopped.
-  const waitLoop = `${ours}; ${zombie}; while ours "$1" || zombie "$1"; do sleep 0.05; done`;
+  // The wait runs in its own sh so that `timeout` can end it. It ends once the process has exited:
+  // a zombie (whose command line is empty, so it is no longer `ours`) holds no file, lock, socket
+  // or memory, only its pid, which nothing else can take before it is reaped. Waiting for the reap
+  // too would tie Ferry to how quickly the host's init collects daemonized processes.
+  const waitLoop = `${ours}; while ours "$1"; do sleep 0.05; done`;
   const lines = [
     `f=${shellQuote(options.pidFile)}`,
     ours,
@@ -169,8 +171,8 @@ export function stopProcessScript(options: StopProcessOptions): string {
       ]
       : [
         `n=${knownPid(options.knownPid)}`,
-        // It was the expected process a moment ago, so it has exited since (and may be unreaped).
-        `if ! ours "$n"; then if zombie "$n"; then gone ${killWait} "$n"; fi; forget "$n"; echo "exited $n"; exit 0; fi`,
+        // It was the expected process a moment ago, so it has exited since (perhaps not yet reaped).
+        `if ! ours "$n"; then forget "$n"; echo "exited $n"; exit 0; fi`,
       ]),
     'r=',
     waitFor === '0' ? ':' : `if gone ${waitFor} "$n"; then r=exited; fi`,

@@ -197,6 +197,12 @@ describe('HostSession', () => {
     expect((await s.exec('echo ok')).stdout).toBe('ok\n');
   });
 
+  it("raises the shell level, so a `bash -c` a command starts does not read ~/.bashrc as if sshd had started it", async () => {
+    // The test shell starts with no SHLVL, as sh does after a login bash exec'd it.
+    const s = await session();
+    expect((await s.exec("bash -c 'echo $SHLVL'")).stdout.trim()).toBe('2');
+  });
+
   it('gives up on a shell that never greets', async () => {
     const { start } = localShell('sleep', ['30']);
     const error = await rejection(start(300));

@@ -33,3 +33,17 @@ describe('SessionFrameParser', () => {
     expect(() => new SessionFrameParser().feed(Buffer.alloc(70_000, 0x41))).toThrow(/without an end/);
   });
 });
+
+describe('SessionFrameParser with large output', () => {
+  it('joins a frame arriving in many chunks once, and still parses what follows it', () => {
+    const body = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const stream = Buffer.concat([Buffer.from(`d 1 0 ${body.length} 0 ${body.length} 0\n`), body, Buffer.from('l 2 after\n')]);
+    const parser = new SessionFrameParser();
+    const frames: SessionFrame[] = [];
+    for (let at = 0; at < stream.length; at += 16 * 1024) frames.push(...parser.feed(stream.subarray(at, at + 16 * 1024)));
+    expect(frames).toHaveLength(2);
+    expect(frames[0]).toMatchObject({ kind: 'done', id: 1, stdoutTotal: body.length });
+    expect((frames[0] as Extract<SessionFrame, { kind: 'done' }>).stdout.equals(body)).toBe(true);
+    expect(frames[1]).toEqual({ kind: 'line', id: 2, text: 'after' });
+  });
+});
