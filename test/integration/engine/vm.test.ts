@@ -64,6 +64,11 @@ afterAll(async () => {
   }
 });
 
+/** `gone` once the process has exited: reaped, or a zombie init has yet to collect (it holds nothing but its pid). */
+function processState(pid: number): string {
+  return `if [ -e /proc/${pid} ] && ! grep -q ') Z ' /proc/${pid}/stat 2>/dev/null; then echo alive; else echo gone; fi`;
+}
+
 describe('VM lifecycle', () => {
   it('defines a VM: shut off, definition stored 0600 with the versioned machine type', async () => {
     const defined = await lab.engine.call('vms.define', {
@@ -178,7 +183,7 @@ describe('VM lifecycle', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     expect(off).toMatchObject({ state: 'shutoff', defined: true });
     expect(off.pid).toBeUndefined();
-    expect(await onHost(`test -e /proc/${pid} && echo alive || echo gone`)).toBe('gone\n');
+    expect(await onHost(processState(pid))).toBe('gone\n');
     expect(await qemuProcesses(VM)).toBe('');
     expect(await onHost(`ls /run/ferry/${VM}.pid /run/ferry/${VM}.qmp 2>/dev/null; true`)).toBe('');
     expect((await rejection(lab.engine.call('vms.shutdown', { host: 'a', name: VM, timeoutMs: 1_000 }))).code).toBe('busy');
@@ -189,7 +194,7 @@ describe('VM lifecycle', () => {
     expect(again.state).toBe('running');
     const destroyed = await lab.engine.call('vms.destroy', { host: 'a', name: VM });
     expect(destroyed.state).toBe('shutoff');
-    expect(await onHost(`test -e /proc/${again.pid ?? 0} && echo alive || echo gone`)).toBe('gone\n');
+    expect(await onHost(processState(again.pid ?? 0))).toBe('gone\n');
     expect(await qemuProcesses(VM)).toBe('');
     expect(await lab.engine.call('vms.undefine', { host: 'a', name: VM })).toEqual({ undefined: VM });
     expect(await onHost(`ls /var/lib/ferry/vms/${VM}.json 2>/dev/null; true`)).toBe('');
@@ -226,7 +231,7 @@ describe('adopting a QEMU started by hand', () => {
     expect((await rejection(lab.engine.call('vms.adopt', { host: 'a', name: 'eng-hand2', qmpSocket: '/run/eng-no-such.qmp' }))).code).toBe('not-found');
 
     expect((await lab.engine.call('vms.destroy', { host: 'a', name: HAND })).state).toBe('shutoff');
-    expect(await onHost(`test -e /proc/${handPid} && echo alive || echo gone`)).toBe('gone\n');
+    expect(await onHost(processState(handPid))).toBe('gone\n');
     expect(await lab.engine.call('vms.undefine', { host: 'a', name: HAND })).toEqual({ undefined: HAND });
   });
 });
