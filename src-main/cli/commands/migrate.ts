@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import type { ChannelInput } from '../../core/api/contract.js';
+import { DEFAULT_DOWNTIME_LIMIT_MS, type ChannelInput } from '../../core/api/contract.js';
 import type { MigrationReport, PreflightReport } from '../../core/api/types.js';
 import { FerryError } from '../../core/errors.js';
 import { formatBytes, printError, printResult, table } from '../output.js';
@@ -98,7 +98,7 @@ export function migrateCommand(): Command {
     .option('--address <address>', 'destination address as the source reaches it (a migration network)')
     .option('--port <n>', 'first port to try on the destination', Number)
     .option('--bandwidth <MiB/s>', 'bandwidth limit (default: none)', Number)
-    .option('--downtime <ms>', 'downtime limit (QEMU default 300)', Number)
+    .option('--downtime <ms>', `downtime limit (default ${DEFAULT_DOWNTIME_LIMIT_MS})`, Number)
     .option('--auto-converge', 'slow the guest down if memory does not converge')
     .option('--postcopy', 'allow switching to postcopy')
     .option('--multifd <n>', 'parallel streams for memory', Number)

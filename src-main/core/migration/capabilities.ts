@@ -1,3 +1,4 @@
+import { DEFAULT_DOWNTIME_LIMIT_MS } from '../api/contract.js';
 import { FerryError } from '../errors.js';
 import { probeQemu, type QmpClient } from '../qmp/index.js';
 import type { MigrationOptions } from './run-context.js';
@@ -49,7 +50,8 @@ export function migrationParameters(side: Side, options: MigrationOptions, tlsCr
     // A bandwidth limit is the user's limit for the whole move: QEMU's postcopy phase has its own
     // (unlimited by default), which would otherwise ignore it.
     if (options.postcopy) parameters['max-postcopy-bandwidth'] = options.bandwidthMiBps === undefined ? 0 : Math.round(options.bandwidthMiBps * 1024 * 1024);
-    if (options.downtimeMs !== undefined) parameters['downtime-limit'] = options.downtimeMs;
+    // Always set: a QEMU that migrated before keeps the last limit it was given.
+    parameters['downtime-limit'] = options.downtimeMs ?? DEFAULT_DOWNTIME_LIMIT_MS;
     // QEMU's 20 % start and 10 % steps took over 90 s to catch a guest rewriting 96 MiB on a
     // 16 MiB/s link in the benchmark; 40 % and 20 % steps caught it in about a minute.
     if (options.autoConverge) Object.assign(parameters, AUTO_CONVERGE_THROTTLE);

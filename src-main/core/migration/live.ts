@@ -44,11 +44,15 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
   context.controls.lend(source);
   let destination: MonitorHandle | undefined;
   let sourceReady: Promise<void> | undefined;
+  let sourcePidRead: Promise<number | null> = Promise.resolve(null);
   try {
     if (blockCopy) await prepareDestinationImages(context, options.incremental);
     throwIfCancelled(context.signal);
     const tlsDirectory = options.transport === 'tls' ? await installPsk(context) : null;
     const tlsId = tlsDirectory ? tlsCredsId(context.id) : null;
+    // Read while nothing waits on it, for the hand-over at the end (the pid does not change).
+    sourcePidRead = vmQemuPid(context.source, context.definition.name, context.definition.adopted?.qmpSocket);
+    sourcePidRead.catch(() => undefined);
     // The source's settings do not depend on the destination: they are made while it starts.
     sourceReady = (async () => {
       if (tlsDirectory) await addPskCredentials(await source.open(), tlsCredsId(context.id), tlsDirectory, 'client');
@@ -122,10 +126,10 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
     if (status.status !== 'running') {
       throw new FerryError('migration-failed', `The VM arrived on ${options.to} but is ${status.status}, not running`, { hint: 'Look at the VM on the destination; the source copy has been stopped.' });
     }
-    // QEMU removes its pid file as it quits, so its pid is taken first and the wait follows the
+    // QEMU removes its pid file as it quits, so its pid was taken before and the wait follows the
     // process itself: no stale copy of the guest may outlive the hand-over.
     const adopted = context.definition.adopted?.qmpSocket;
-    const sourcePid = await vmQemuPid(context.source, context.definition.name, adopted);
+    const sourcePid = await sourcePidRead;
     await source.quit();
     if (sourcePid !== null) {
       const stopped = await stopVmQemu(context.source, context.definition.name, { pid: sourcePid, waitMs: 5_000, graceMs: 2_000, ...(adopted ? { adoptedMonitorSocket: adopted } : {}) });

@@ -29,28 +29,30 @@ s.settimeout(15)
 c,_=s.accept()
 c.sendall(sys.argv[3].encode())
 c.close()`;
-  const [hasPython, hasBash] = await Promise.all([destination.exec('command -v python3 >/dev/null'), source.exec('command -v bash >/dev/null')]);
-  if (hasPython.code !== 0) return { reachable: 'untested', reason: `python3 is not installed on ${destination.label}, so the migration port could not be tried` };
-  if (hasBash.code !== 0) return { reachable: 'untested', reason: `bash is not installed on ${source.label}` };
+  // Whether python3 and bash are there is asked by the same commands that use them: a round
+  // trip less before every migration.
   let announced = '';
-  let onListening: (port: number) => void = () => undefined;
-  const bound = new Promise<number>((resolve) => (onListening = resolve));
-  const listening = destination.exec(`timeout 20 python3 -c ${shellQuote(listener)} ${shellQuote(address)} ${port} ${token}`, {
+  let onAnnounced: (answer: number | 'no-python3') => void = () => undefined;
+  const bound = new Promise<number | 'no-python3'>((resolve) => (onAnnounced = resolve));
+  const listening = destination.exec(`command -v python3 >/dev/null || { echo no-python3; exit 0; }; exec timeout 20 python3 -c ${shellQuote(listener)} ${shellQuote(address)} ${port} ${token}`, {
     timeoutMs: 25_000,
     onStdout: (chunk) => {
       announced += chunk.toString();
       const match = /listening (\d+)/.exec(announced);
-      if (match) onListening(Number(match[1]));
+      if (match) onAnnounced(Number(match[1]));
+      else if (announced.includes('no-python3')) onAnnounced('no-python3');
     },
   });
   let reached = false;
   try {
     const actual = await Promise.race([bound, listening.then(() => null)]);
+    if (actual === 'no-python3') return { reachable: 'untested', reason: `python3 is not installed on ${destination.label}, so the migration port could not be tried` };
     if (actual === null) return { reachable: 'untested', reason: `no free port from ${port} on ${destination.label} to try the migration path with` };
     // A refusal is retried for a moment (the listener just started); a timeout or route error is final.
     const target = shellQuote(`/dev/tcp/${address}/${actual}`);
     const attempt = `for i in $(seq 1 40); do if exec 3<>${target}; then head -c 16 <&3; exit 0; fi 2>/dev/null; sleep 0.25; done; exec 3<>${target}`;
-    const probe = await source.exec(`timeout 15 bash -c ${shellQuote(attempt)}`, { timeoutMs: 20_000 });
+    const probe = await source.exec(`command -v bash >/dev/null || { echo no-bash; exit 0; }; exec timeout 15 bash -c ${shellQuote(attempt)}`, { timeoutMs: 20_000 });
+    if (probe.stdout.trim() === 'no-bash') return { reachable: 'untested', reason: `bash is not installed on ${source.label}` };
     reached = probe.stdout.includes(token);
     if (reached) return { reachable: true };
     return { reachable: false, reason: `${source.label} cannot connect to ${address}:${actual}${probe.stderr.trim() ? ` (${probe.stderr.trim().split('\n').pop()})` : ''}` };

@@ -55,9 +55,9 @@ export async function handOverDefinition(source: HostTransport, destination: Hos
 /** Keys and helper processes go in every outcome; returns the ones that could not be removed. */
 export async function removeHelpers(steps: UndoStep[], context: UndoContext): Promise<UndoStep[]> {
   const left: UndoStep[] = [];
-  for (const step of steps.filter((candidate) => candidate.kind === 'remove-key-dir' || candidate.kind === 'kill-process')) {
-    await within(UNDO_STEP_TIMEOUT_MS, runUndoStep(step, context), describeUndoStep(step)).catch(() => left.push(step));
-  }
+  // Independent of each other, and on two hosts: side by side.
+  const helpers = steps.filter((candidate) => candidate.kind === 'remove-key-dir' || candidate.kind === 'kill-process');
+  await Promise.all(helpers.map((step) => within(UNDO_STEP_TIMEOUT_MS, runUndoStep(step, context), describeUndoStep(step)).catch(() => left.push(step))));
   return left;
 }
 

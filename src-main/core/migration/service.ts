@@ -91,8 +91,15 @@ export class MigrationService {
       const [source, destination] = await Promise.all([this.deps.transport(options.from), this.deps.transport(options.to)]);
       const owner = currentOwner();
       // Claimed before anything is read, so what pre-flight sees cannot change under another Ferry.
-      claims.push(await VmClaim.acquire(source, options.from, options.vm, id, owner));
-      claims.push(await VmClaim.acquire(destination, options.to, options.vm, id, owner));
+      // Both at once: a claim never waits for a holder (it fails at once), so the order cannot
+      // deadlock two Ferrys, and one that was won is given back by the catch below.
+      const claimed = await Promise.allSettled([
+        VmClaim.acquire(source, options.from, options.vm, id, owner),
+        VmClaim.acquire(destination, options.to, options.vm, id, owner),
+      ]);
+      for (const outcome of claimed) if (outcome.status === 'fulfilled') claims.push(outcome.value);
+      const refused = claimed.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (refused !== undefined) throw refused.reason;
       const plan = await planMigration(this.deps, options);
       const report = await runPreflight({ ...plan, options, busyWith: undefined });
       if (!report.ok) {

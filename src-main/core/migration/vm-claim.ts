@@ -44,7 +44,8 @@ export function parseClaim(text: string): ClaimHolder | null {
 /** Runs a script under the host's guard lock, so check-then-write steps never interleave. */
 function guarded(script: string, directory = LOCK_DIR): string {
   const dir = shellQuote(directory);
-  return `mkdir -p -m 0700 ${dir} && flock -w 10 ${dir}/.guard sh -c ${shellQuote(script)}`;
+  // `[ -d ]` is a builtin: mkdir only runs the first time (every process counts on a busy host).
+  return `{ [ -d ${dir} ] || mkdir -p -m 0700 ${dir}; } && flock -w 10 ${dir}/.guard sh -c ${shellQuote(script)}`;
 }
 
 export function acquireScript(vm: string, migration: string, owner: MigrationOwner, directory = LOCK_DIR): string {
@@ -53,7 +54,8 @@ export function acquireScript(vm: string, migration: string, owner: MigrationOwn
     `f=${file}; ` +
       // A live lease nobody has renewed for long belongs to a Ferry that is gone.
       `if [ -f "$f" ] && grep -q ' lease=live' "$f" && [ $(( $(date +%s) - $(stat -c %Y "$f") )) -gt ${LEASE_STALE_S} ]; then rm -f "$f"; fi; ` +
-      `if (set -C; printf '%s\\n' ${shellQuote(line(migration, owner, 'live'))} > "$f") 2>/dev/null; then echo claimed; else cat "$f"; exit 1; fi`,
+      // noclobber: the file is created only if it is not there (this sh is the claim's own).
+      `set -C; if { printf '%s\\n' ${shellQuote(line(migration, owner, 'live'))} > "$f"; } 2>/dev/null; then echo claimed; else cat "$f"; exit 1; fi`,
     directory,
   );
 }

@@ -363,6 +363,9 @@ export class SshTransport extends EventEmitter implements HostTransport {
     client.on('error', () => undefined);
     client.once('close', () => this.onClientClose(client));
     this.setState({ kind: 'connected' });
+    // The session starts with the connection, not with the first command: its login shell
+    // (slow on many hosts) is then paid while the user looks at the host, not when they act.
+    if (this.options.hostSession !== false) void this.hostSession().catch(() => undefined);
   }
 
   private onClientClose(client: Client): void {

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
+import { DEFAULT_DOWNTIME_LIMIT_MS } from '../../../src-main/core/api/contract';
 import { hostAddressProblem } from '../../../src-main/core/api/host-address';
 import type { HostSummary, MigrationMode, MigrationSummary, ModeAvailability, PoolSummary, PreflightReport } from '../../../src-main/core/api/types';
 import { errorInfo, type ChannelInput, type ErrorInfo, type FerryApi } from '../api/types';
@@ -200,7 +201,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         <Field label="Bandwidth (MiB/s)" error={show('bandwidth')} hint="Empty: unlimited">
           {(id) => <input id={id} value={bandwidth} inputMode="decimal" disabled={busy} onChange={(e) => setBandwidth(e.target.value)} />}
         </Field>
-        <Field label="Max downtime (ms)" error={show('downtime')} hint="Empty: QEMU default (300)">
+        <Field label="Max downtime (ms)" error={show('downtime')} hint={`Empty: ${DEFAULT_DOWNTIME_LIMIT_MS} ms`}>
           {(id) => <input id={id} value={downtime} inputMode="numeric" disabled={busy} onChange={(e) => setDowntime(e.target.value)} />}
         </Field>
       </div>

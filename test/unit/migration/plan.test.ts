@@ -41,11 +41,12 @@ describe('migration capabilities and parameters', () => {
   });
 
   it('lifts QEMU\'s 128 MiB/s default unless a limit is given, and sets multifd and TLS on both sides', () => {
-    expect(migrationParameters('source', options(), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0 });
+    // Ferry's 100 ms downtime limit unless the user gives one (QEMU's own 300 ms let guests pause for up to that).
+    expect(migrationParameters('source', options(), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0, 'downtime-limit': 100 });
     expect(migrationParameters('source', options({ bandwidthMiBps: 100, downtimeMs: 500 }), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 100 * 1024 * 1024, 'downtime-limit': 500 });
     expect(migrationParameters('destination', options({ multifd: 4 }), 'ferry-tls0')).toEqual({ 'multifd-channels': 4, 'tls-creds': 'ferry-tls0' });
     // A steeper throttle than QEMU's default, on the source only.
-    expect(migrationParameters('source', options({ autoConverge: true }), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0, 'cpu-throttle-initial': 40, 'cpu-throttle-increment': 20 });
+    expect(migrationParameters('source', options({ autoConverge: true }), null)).toEqual({ 'tls-creds': '', 'max-bandwidth': 0, 'downtime-limit': 100, 'cpu-throttle-initial': 40, 'cpu-throttle-increment': 20 });
     expect(migrationParameters('destination', options({ autoConverge: true }), null)).toEqual({ 'tls-creds': '' });
     // The user's limit holds in postcopy too, where QEMU has a limit of its own.
     expect(migrationParameters('source', options({ postcopy: true, bandwidthMiBps: 4 }), null)).toMatchObject({ 'max-bandwidth': 4 * 1024 * 1024, 'max-postcopy-bandwidth': 4 * 1024 * 1024 });
