@@ -33,6 +33,7 @@ function describePreflight(report: PreflightReport): string {
   const mark = { error: '✗', warning: '!', ok: '✓' } as const;
   return [
     ...report.items.map((item) => `${mark[item.level]} ${item.message}${item.hint ? `\n    ${item.hint}` : ''}`),
+    ...(report.prediction ? [`Prediction: ${report.prediction.summary}`, `  (from ${report.prediction.basis})`] : []),
     report.ok ? 'Pre-flight passed.' : 'Pre-flight found errors: the migration would not start.',
   ].join('\n');
 }

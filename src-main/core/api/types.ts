@@ -155,6 +155,29 @@ export interface PreflightReport {
   ok: boolean;
   items: PreflightItem[];
   modes: ModeAvailability[];
+  /** What the move will take, from the guest's dirty rate and the link; absent when not asked for. */
+  prediction?: MigrationPrediction | null;
+}
+
+/** A forecast made before the start (pre-flight): no peer tells this before a live migration. */
+export interface MigrationPrediction {
+  totalTimeMs: number | null;
+  /** The pause at the switch-over (offline: the whole time). */
+  downtimeMs: number | null;
+  /** Memory passes until the switch-over, when it converges. */
+  passes: number | null;
+  /** null when the dirty rate could not be measured. */
+  converges: boolean | null;
+  /** What to turn on before the start when it will not converge. */
+  recommendation: 'auto-converge' | 'postcopy' | null;
+  throughputBps: number | null;
+  dirtyRateBps: number | null;
+  ramBytes: number;
+  diskBytes: number;
+  /** Where the figures come from (history, a test transfer). */
+  basis: string;
+  /** One sentence for the user. */
+  summary: string;
 }
 
 export interface TransferCounters {

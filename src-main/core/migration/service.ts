@@ -12,6 +12,7 @@ import { History, recordToCsv } from './history.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { currentOwner, OwnerLock } from './owner-lock.js';
 import { planMigration } from './plan.js';
+import { predictForPlan } from './predict-measure.js';
 import { availableModes, runPreflight } from './preflight.js';
 import { settleEntry } from './recovery.js';
 import { MigrationRun } from './run.js';
@@ -67,9 +68,18 @@ export class MigrationService {
     return availableModes(plan.sourceState, plan.disks);
   }
 
+  /**
+   * Pre-flight as the Migrate dialog and `ferry migrate --check` ask for it, with a prediction of
+   * the move. Starting a migration runs the same checks without the prediction: measuring the
+   * dirty rate takes a second the user already spent in the dialog.
+   */
   async check(args: ChannelArgs<'migrations.check'>): Promise<PreflightReport> {
     const plan = await planMigration(this.deps, args);
-    return runPreflight({ ...plan, options: args, busyWith: this.busyWith(args.vm, args.from) });
+    const [report, prediction] = await Promise.all([
+      runPreflight({ ...plan, options: args, busyWith: this.busyWith(args.vm, args.from) }),
+      predictForPlan(plan, args, this.history).catch(() => null),
+    ]);
+    return { ...report, prediction };
   }
 
   async start(options: ChannelArgs<'migrations.start'>): Promise<MigrationSummary> {

@@ -286,6 +286,17 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
               </li>
             ))}
           </ul>
+          {report.prediction ? (
+            <div className={`prediction ${report.prediction.converges === false ? 'bad' : ''}`} aria-label="Prediction">
+              <strong>Prediction:</strong> {report.prediction.summary}
+              {report.prediction.recommendation ? (
+                <div className="prediction-advice">
+                  Recommended before you start: {report.prediction.recommendation === 'auto-converge' ? 'turn on Auto-converge' : 'turn on Postcopy'} (Advanced).
+                </div>
+              ) : null}
+              <div className="field-hint">From {report.prediction.basis}.</div>
+            </div>
+          ) : null}
         </section>
       ) : null}
     </Dialog>

@@ -93,6 +93,29 @@ describe('MigrateDialog', () => {
     });
   });
 
+  it('shows the prediction with its basis, and what to turn on when it will not converge', async () => {
+    const api = fakeApi({
+      'migrations.modes': () => modes,
+      'migrations.check': () => ({
+        ok: true,
+        modes,
+        items: [{ level: 'ok', check: 'qemu', message: 'Same QEMU version' }],
+        prediction: {
+          totalTimeMs: null, downtimeMs: null, passes: null, converges: false, recommendation: 'auto-converge', throughputBps: 100 * 2 ** 20, dirtyRateBps: 95 * 2 ** 20, ramBytes: 2 ** 28, diskBytes: 0,
+          basis: 'throughput of the last 2 migration(s) between these hosts',
+          summary: 'Will not converge: the guest dirties 95.0 MiB/s and the link moves 100.0 MiB/s. Turn on auto-converge, or raise the downtime limit.',
+        },
+      }),
+    });
+    render(<MigrateDialog api={api} vm="vm1" from="a" hosts={hosts} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);
+    await screen.findByRole('radio', { name: /Live with block copy/ });
+    fireEvent.click(screen.getByRole('button', { name: 'Check' }));
+    const prediction = await screen.findByLabelText('Prediction');
+    expect(prediction.textContent).toContain('Will not converge: the guest dirties 95.0 MiB/s');
+    expect(prediction.textContent).toContain('Recommended before you start: turn on Auto-converge');
+    expect(prediction.textContent).toContain('From throughput of the last 2 migration(s) between these hosts.');
+  });
+
   it('defaults to TLS and to refusing existing destination images', async () => {
     const api = fakeApi({ 'migrations.modes': () => modes, 'migrations.start': () => ({ ...startedSummary }) });
     render(<MigrateDialog api={api} vm="vm1" from="a" hosts={hosts} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);
