@@ -135,6 +135,12 @@ export function evaluateGoals(scenarios: ScenarioResult[], scale: ScaleResult | 
     const advisedAt = ferryOf(dirty)?.extra['notConvergingPass'];
     check('dirty: "not converging" advice at pass', '≤ 2', typeof advisedAt === 'number' ? advisedAt : null, 2, 0);
   }
+  for (const result of scenarios) {
+    const p = result.prediction;
+    if (!p || p.predicted + p.verdicts === 0) continue;
+    if (p.predicted > 0) goals.push({ goal: `${result.scenario}: prediction within ±30 % of total time`, target: 'every run', measured: `${p.within30}/${p.predicted}`, met: p.within30 === p.predicted });
+    if (result.scenario === 'dirty') goals.push({ goal: 'dirty: convergence verdict right', target: 'every run', measured: `${p.rightVerdicts}/${p.verdicts}`, met: p.rightVerdicts === p.verdicts });
+  }
   const rss = Math.max(...scenarios.flatMap((result) => result.runs.filter((run) => run.variant.startsWith('ferry')).map((run) => run.peakRssMB)), scale?.refresh.peakRssMB ?? 0);
   if (scale) {
     check('scale: engine RSS with 200 VMs (MB)', '≤ 100', scale.refresh.peakRssMB, 100, 0);

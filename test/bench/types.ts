@@ -57,4 +57,6 @@ export interface ScenarioResult {
   ratios: Record<string, number | null>;
   runs: RunResult[];
   notes: string[];
+  /** Pre-flight's prediction against the Ferry runs: how many within ±30 %, how many verdicts right. */
+  prediction?: { within30: number; predicted: number; rightVerdicts: number; verdicts: number };
 }

@@ -124,5 +124,6 @@ export async function predictForPlan(plan: Plan, options: ChannelArgs<'migration
     bandwidthLimitBps: options.bandwidthMiBps === undefined ? null : options.bandwidthMiBps * 1024 * 1024,
     history,
     linkBps,
+    autoConverge: options.autoConverge,
   });
 }

@@ -1,4 +1,5 @@
 import type { MigrationMode, MigrationPrediction, MigrationRecord } from '../api/types.js';
+import { AUTO_CONVERGE_THROTTLE } from './capabilities.js';
 
 /** What earlier migrations between the same hosts say about the next one. */
 export interface HistoryFacts {
@@ -24,7 +25,15 @@ export interface PredictionInputs {
   history: HistoryFacts;
   /** Raw link throughput from a test transfer, used when there is no history. */
   linkBps: number | null;
+  /** Auto-converge on: QEMU slows the guest's vCPUs while memory does not shrink. */
+  autoConverge?: boolean;
 }
+
+/** Auto-converge's throttle steps as Ferry sets them, as fractions. */
+const AUTO_CONVERGE_FIRST = AUTO_CONVERGE_THROTTLE['cpu-throttle-initial'] / 100;
+const AUTO_CONVERGE_STEP = AUTO_CONVERGE_THROTTLE['cpu-throttle-increment'] / 100;
+/** QEMU syncs the dirty bitmap, and may throttle further, about once a second. */
+const THROTTLE_PERIOD_MS = 1000;
 
 /** Below this share of the link, memory shrinks from pass to pass. */
 const CONVERGING_SHARE = 0.9;
@@ -101,15 +110,24 @@ export function predictMigration(inputs: PredictionInputs): MigrationPrediction 
   let remaining = ramBytes;
   let memoryMs = 0;
   let passes = 0;
+  let throttle = 0;
   // During a block copy the guest keeps dirtying memory too, but memory only starts moving after.
   while (passes < MAX_PASSES) {
     passes += 1;
     const passMs = (remaining * 1000) / throughput;
     memoryMs += passMs;
-    const next = dirty === null ? 0 : Math.min(ramBytes, (dirty * passMs) / 1000);
-    remaining = next;
+    const dirtying = dirty === null ? 0 : dirty * (1 - throttle);
+    remaining = Math.min(ramBytes, (dirtying * passMs) / 1000);
     if (remaining <= fits) break;
-    if (dirty !== null && dirty >= throughput * CONVERGING_SHARE) break;
+    // QEMU throttles once the guest dirties more than half of what a period moved (Ferry's steps:
+    // 40 %, then 20 % more each time); without auto-converge such a guest stays where it is.
+    if (inputs.autoConverge && dirtying > throughput * 0.5) {
+      throttle = Math.min(0.99, throttle === 0 ? AUTO_CONVERGE_FIRST : throttle + AUTO_CONVERGE_STEP);
+      // A throttled pass is at least a sync period long, however little is left.
+      memoryMs += THROTTLE_PERIOD_MS;
+      continue;
+    }
+    if (dirtying >= throughput * CONVERGING_SHARE) break;
   }
   const converges = dirty === null ? null : remaining <= fits;
   const downtimeMs = converges === false ? null : Math.round((remaining * 1000) / throughput);

@@ -82,8 +82,22 @@ export function scenarioResult(scenario: string, description: string, runs: RunR
     'time ferry-tls/ferry': ratio(get('ferry-tls', 'wallMs'), get('ferry', 'wallMs')),
     'time ferry-tls/tuned': ratio(get('ferry-tls', 'wallMs'), get('tuned', 'wallMs')),
   };
+  // Pre-flight's prediction against what happened, over every Ferry run of the scenario.
+  const predicted = runs.filter((run) => run.variant.startsWith('ferry') && run.ok && typeof run.extra['predictedMs'] === 'number' && run.totalMs !== null);
+  const predictionRatios = predicted.map((run) => (run.extra['predictedMs'] as number) / (run.totalMs as number));
+  ratios['prediction predicted/actual (median)'] = median(predictionRatios);
+  const verdicts = runs.filter((run) => run.variant.startsWith('ferry') && typeof run.extra['predictedConverges'] === 'boolean');
+  // A run that switched to postcopy on Ferry's advice did so because pre-copy was not converging.
+  const precopyConverged = (run: RunResult) => run.converged && run.extra['postcopySwitchAtMs'] === undefined;
+  const rightVerdicts = verdicts.filter((run) => run.extra['predictedConverges'] === precopyConverged(run)).length;
+  const predictionNotes =
+    predicted.length + verdicts.length === 0
+      ? []
+      : [
+          `prediction: ${predictionRatios.filter((value) => Math.abs(value - 1) <= 0.3).length}/${predictionRatios.length} Ferry runs within ±30 % of the actual total time (${predictionRatios.map((value) => value.toFixed(2)).join(', ')}); convergence verdict right in ${rightVerdicts}/${verdicts.length}.`,
+        ];
   for (const key of Object.keys(ratios)) if (ratios[key] === null) delete ratios[key];
-  return { scenario, description, bound: boundInfo, variants, ratios, runs, notes };
+  return { scenario, description, bound: boundInfo, variants, ratios, runs, notes: [...notes, ...predictionNotes], prediction: { within30: predictionRatios.filter((value) => Math.abs(value - 1) <= 0.3).length, predicted: predictionRatios.length, rightVerdicts, verdicts: verdicts.length } };
 }
 
 function failedRun(variant: string, error: unknown): RunResult {

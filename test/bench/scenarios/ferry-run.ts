@@ -28,6 +28,15 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
     await createImage(le, 'a', disk, run.spec);
     const log = await startFerryGuest(le, name, run.spec, disk);
     await waitBooted(le, 'a', log, run.settleMs ?? 1500);
+    // What pre-flight predicts for this very move, asked as the Migrate dialog asks (not timed).
+    const check = await le.engine.call('migrations.check', { vm: name, from: 'a', to: 'b', mode: run.mode, transport: 'tcp', ...(run.options ?? {}) });
+    const prediction = check.prediction ?? null;
+    const predictionFacts = {
+      predictedMs: prediction?.totalTimeMs ?? null,
+      predictedConverges: prediction?.converges ?? null,
+      predictedDirtyRateBps: prediction?.dirtyRateBps ?? null,
+      predictionBasis: prediction?.basis ?? null,
+    };
     return await measure(le, run.variant, { source: log, destination: log }, async () => {
       const t0 = Date.now();
       // Phase changes as the GUI sees them, to tell where Ferry's time goes.
@@ -77,7 +86,7 @@ export async function ferryRun(ctx: BenchContext, run: FerryRunOptions): Promise
         ramBytes: report?.ramBytes ?? 0,
         diskBytes: report?.disks.map((entry) => entry.bytes) ?? [],
         doneAt,
-        extra: { ...sampleFacts(record), ...phaseTimes(t0, phases, doneAt), ...(advice ? { postcopySwitchAtMs: advice.atMs } : {}) },
+        extra: { ...sampleFacts(record), ...phaseTimes(t0, phases, doneAt), ...predictionFacts, ...(advice ? { postcopySwitchAtMs: advice.atMs } : {}) },
       };
     });
   } finally {

@@ -36,6 +36,14 @@ describe('predictMigration', () => {
     expect(predictMigration(inputs({ dirtyRateBps: 300 * MiB })).recommendation).toBe('postcopy');
   });
 
+  it('expects a guest too busy for the link to converge once auto-converge throttles it, taking longer', () => {
+    const throttled = predictMigration(inputs({ dirtyRateBps: 95 * MiB, autoConverge: true }));
+    expect(throttled.converges).toBe(true);
+    expect(throttled.recommendation).toBeNull();
+    const calm = predictMigration(inputs({ dirtyRateBps: 5 * MiB, autoConverge: true }));
+    expect(throttled.totalTimeMs ?? 0).toBeGreaterThan((calm.totalTimeMs ?? 0) + 1000);
+  });
+
   it('honours a bandwidth limit: a guest that converges on the open link may not under the limit', () => {
     expect(predictMigration(inputs({ dirtyRateBps: 30 * MiB })).converges).toBe(true);
     expect(predictMigration(inputs({ dirtyRateBps: 30 * MiB, bandwidthLimitBps: 20 * MiB })).converges).toBe(false);
