@@ -59,7 +59,7 @@ export function availableModes(state: VmRunState, disks: PlannedDisk[]): ModeAva
   ];
 }
 
-interface Collector {
+export interface Collector {
   items: PreflightItem[];
   error: Report;
   warning: Report;
@@ -76,11 +76,45 @@ function collector(): Collector {
   };
 }
 
-export async function runPreflight(facts: PreflightFacts): Promise<PreflightReport> {
+/** Checks that need nothing from the plan, started while the plan is read (see startEarlyChecks). */
+export interface EarlyChecks {
+  name: Promise<Collector>;
+  /** Only when the stream is sure to cross (live and block); offline needs the disks to know. */
+  network: Promise<Collector> | undefined;
+}
+
+export interface EarlyFacts {
+  options: MigrationOptions;
+  source: HostTransport;
+  destination: HostTransport;
+  destinationAddress: string;
+}
+
+/**
+ * The name check and the network test ask the hosts things the plan does not decide: they run
+ * while the plan is read instead of after it (the network test is the slowest pre-flight step).
+ */
+export function startEarlyChecks(facts: EarlyFacts): EarlyChecks {
+  const name = checkName({ vmName: facts.options.vm, destination: facts.destination, options: facts.options });
+  const network = facts.options.mode === 'offline' ? undefined : checkNetwork({ ...facts, streamCrosses: true });
+  // Awaited later; a rejection meanwhile is not unhandled.
+  name.catch(() => undefined);
+  network?.catch(() => undefined);
+  return { name, network };
+}
+
+export async function runPreflight(facts: PreflightFacts, early?: EarlyChecks): Promise<PreflightReport> {
   const { definition } = facts;
   const modes = availableModes(facts.sourceState, facts.disks);
+  const streamCrosses = facts.options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
   // The checks that ask a host run side by side; their items keep a fixed order in the report.
-  const [local, name, disks, blockers, network] = await Promise.all([localChecks(facts, modes), checkName(facts), checkDisks(facts), checkBlockers(facts), checkNetwork(facts)]);
+  const [local, name, disks, blockers, network] = await Promise.all([
+    localChecks(facts, modes),
+    early?.name ?? checkName({ vmName: definition.name, destination: facts.destination, options: facts.options }),
+    checkDisks(facts),
+    checkBlockers(facts),
+    early?.network ?? checkNetwork({ ...facts, streamCrosses }),
+  ]);
   const items = [...local.items.slice(0, local.splitAt), ...name.items, ...local.items.slice(local.splitAt), ...disks.items, ...blockers.items, ...network.items];
   if (facts.disks.length === 0) items.push({ level: 'warning', check: 'disks', message: `${definition.name} has no disks.` });
   return { ok: items.every((item) => item.level !== 'error'), items, modes };
@@ -125,11 +159,10 @@ function localChecks(facts: PreflightFacts, modes: ModeAvailability[]): Collecto
 }
 
 /** The path the stream will take, tried for real from the source host. */
-async function checkNetwork(facts: PreflightFacts): Promise<Collector> {
+async function checkNetwork(facts: EarlyFacts & { streamCrosses: boolean }): Promise<Collector> {
   const result = collector();
   const { options } = facts;
-  const streamCrosses = options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
-  if (!streamCrosses || options.from === options.to) return result;
+  if (!facts.streamCrosses || options.from === options.to) return result;
   // The listener looks for a free port from here itself: no separate round trip for one.
   const port = options.port ?? 49152;
   const reached = await testReachability(facts.source, facts.destination, facts.destinationAddress, port);
@@ -140,12 +173,12 @@ async function checkNetwork(facts: PreflightFacts): Promise<Collector> {
 }
 
 /** The name must be free on the destination: no definition and no QEMU of that name. */
-async function checkName(facts: PreflightFacts): Promise<Collector> {
+async function checkName(facts: { vmName: string; destination: HostTransport; options: MigrationOptions }): Promise<Collector> {
   const result = collector();
-  const { definition, destination, options } = facts;
-  const [definitionThere, pids] = await Promise.all([destination.exec(shellCommand(['test', '-e', vmLayout(definition.name).definition])), livePids(destination, [definition.name])]);
-  if (definitionThere.code === 0 || pids.has(definition.name)) result.error('name', `A VM named ${definition.name} already exists on ${options.to}.`, 'Rename or remove it there first.');
-  else result.ok('name', `The name ${definition.name} is free on ${options.to}.`);
+  const { vmName, destination, options } = facts;
+  const [definitionThere, pids] = await Promise.all([destination.exec(shellCommand(['test', '-e', vmLayout(vmName).definition])), livePids(destination, [vmName])]);
+  if (definitionThere.code === 0 || pids.has(vmName)) result.error('name', `A VM named ${vmName} already exists on ${options.to}.`, 'Rename or remove it there first.');
+  else result.ok('name', `The name ${vmName} is free on ${options.to}.`);
   return result;
 }
 

@@ -13,7 +13,7 @@ import { Journal, type JournalEntry } from './journal.js';
 import { currentOwner, OwnerLock } from './owner-lock.js';
 import { planMigration } from './plan.js';
 import { predictForPlan } from './predict-measure.js';
-import { availableModes, runPreflight } from './preflight.js';
+import { availableModes, runPreflight, startEarlyChecks, type EarlyChecks } from './preflight.js';
 import { settleEntry } from './recovery.js';
 import { MigrationRun } from './run.js';
 import type { UndoContext } from './undo.js';
@@ -74,12 +74,18 @@ export class MigrationService {
    * dirty rate takes a second the user already spent in the dialog.
    */
   async check(args: ChannelArgs<'migrations.check'>): Promise<PreflightReport> {
+    const early = await this.earlyChecks(args);
     const plan = await planMigration(this.deps, args);
     const [report, prediction] = await Promise.all([
-      runPreflight({ ...plan, options: args, busyWith: this.busyWith(args.vm, args.from) }),
+      runPreflight({ ...plan, options: args, busyWith: this.busyWith(args.vm, args.from) }, early),
       predictForPlan(plan, args, this.history).catch(() => null),
     ]);
     return { ...report, prediction };
+  }
+
+  private async earlyChecks(options: ChannelArgs<'migrations.check'>): Promise<EarlyChecks> {
+    const [source, destination, destinationAddress] = await Promise.all([this.deps.transport(options.from), this.deps.transport(options.to), options.address ?? this.deps.hostAddress(options.to)]);
+    return startEarlyChecks({ options, source, destination, destinationAddress });
   }
 
   async start(options: ChannelArgs<'migrations.start'>): Promise<MigrationSummary> {
@@ -110,8 +116,9 @@ export class MigrationService {
       for (const outcome of claimed) if (outcome.status === 'fulfilled') claims.push(outcome.value);
       const refused = claimed.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
       if (refused !== undefined) throw refused.reason;
+      const early = await this.earlyChecks(options);
       const plan = await planMigration(this.deps, options);
-      const report = await runPreflight({ ...plan, options, busyWith: undefined });
+      const report = await runPreflight({ ...plan, options, busyWith: undefined }, early);
       if (!report.ok) {
         const errors = report.items.filter((item) => item.level === 'error');
         throw new FerryError('preflight-failed', `Pre-flight found ${errors.length} problem${errors.length === 1 ? '' : 's'}: ${errors.map((item) => item.message).join(' ')}`, {
