@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react';
-import { DEFAULT_DOWNTIME_LIMIT_MS } from '../../../src-main/core/api/contract';
+import { DEFAULT_DOWNTIME_LIMIT_MS } from '../../../src-main/core/api/defaults';
 import { hostAddressProblem } from '../../../src-main/core/api/host-address';
 import type { HostSummary, MigrationMode, MigrationSummary, ModeAvailability, PoolSummary, PreflightReport } from '../../../src-main/core/api/types';
 import { errorInfo, type ChannelInput, type ErrorInfo, type FerryApi } from '../api/types';
