@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { DEFAULT_DOWNTIME_LIMIT_MS, type ChannelArgs } from '../api/contract.js';
 import type { MigrationPrediction } from '../api/types.js';
-import { shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import type { History } from './history.js';
 import { MonitorHandle } from './monitor-handle.js';
 import type { Plan } from './plan.js';
 import { historyFacts, predictMigration } from './predict.js';
+import { bashTcpCommand, startTestListener } from './test-listener.js';
 
 /** One second of sampling: long enough to see a guest's working set, short for a dialog. */
 const DIRTY_RATE_SECONDS = 1;
@@ -38,26 +37,12 @@ const LINK_TEST_BYTES = 32 * MIB;
 
 /**
  * Raw TCP throughput from the source host to the destination's migration address, measured by
- * sending zeros to a one-shot listener there (python3 on the destination, bash on the source, as
- * the reachability test). Null when either is missing or the transfer failed.
+ * sending zeros to a one-shot listener there, as the reachability test connects. Null when
+ * python3 or bash is missing or the transfer failed.
  */
 export async function measureLink(source: HostTransport, destination: HostTransport, address: string, firstPort: number): Promise<number | null> {
-  const token = randomBytes(8).toString('hex');
-  const listener = `import socket,sys,time
-s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
-for p in range(int(sys.argv[2]), int(sys.argv[2]) + 50):
-  try:
-    s.bind((sys.argv[1], p))
-    break
-  except OSError:
-    continue
-else:
-  sys.exit(3)
-s.listen(1)
-print('listening', p, flush=True)
-s.settimeout(15)
-c,_=s.accept()
-n=0
+  // Counts what arrives, timed from the first byte (not from the connection's set-up).
+  const count = `n=0
 t=None
 while True:
   b=c.recv(1<<20)
@@ -67,28 +52,16 @@ while True:
     t=time.monotonic()
   n+=len(b)
 print('received', n, time.monotonic()-(t or time.monotonic()), flush=True)`;
-  let announced = '';
-  let onPort: (port: number | null) => void = () => undefined;
-  const bound = new Promise<number | null>((resolve) => (onPort = resolve));
-  const listening = destination.exec(`command -v python3 >/dev/null || exit 0; exec timeout 30 python3 -c ${shellQuote(listener)} ${shellQuote(address)} ${firstPort} ${token}`, {
-    timeoutMs: 35_000,
-    onStdout: (chunk) => {
-      announced += chunk.toString();
-      const match = /listening (\d+)/.exec(announced);
-      if (match) onPort(Number(match[1]));
-    },
-  });
-  void listening.then(() => onPort(null), () => onPort(null));
-  const port = await bound;
-  if (port === null) return null;
-  const target = shellQuote(`/dev/tcp/${address}/${port}`);
-  const sent = await source.exec(`command -v bash >/dev/null || exit 3; exec timeout 20 bash -c ${shellQuote(`head -c ${LINK_TEST_BYTES} /dev/zero > ${target}`)}`, { timeoutMs: 25_000 });
-  if (sent.code !== 0) {
-    await destination.exec(`pkill -f ${shellQuote(`[${token.slice(0, 1)}]${token.slice(1)}`)}; true`);
+  const listener = startTestListener(destination, address, firstPort, count, 30);
+  const port = await listener.port;
+  if (typeof port !== 'number') return null;
+  const sent = await source.exec(bashTcpCommand(address, port, (target) => `head -c ${LINK_TEST_BYTES} /dev/zero > ${target}`, 20), { timeoutMs: 25_000 });
+  if (sent.code !== 0 || sent.stdout.trim() === 'no-bash') {
+    await listener.stop();
     return null;
   }
-  await listening.catch(() => undefined);
-  const received = /received (\d+) ([\d.]+)/.exec(announced);
+  await listener.exited;
+  const received = /received (\d+) ([\d.]+)/.exec(listener.output());
   if (!received) return null;
   const bytes = Number(received[1]);
   const seconds = Number(received[2]);
