@@ -14,6 +14,8 @@
  *   SIGPIPE); the frame gives its size so Ferry can say so.
  * - Streamed commands (tail -F) pass each line through the FIFO as it comes.
  *
+ * - Jobs write nothing to stdout themselves (it is /dev/null for them): only frames reach Ferry.
+ *
  * Frames on stdout: `ferry-session 1 PID` once; `l ID TEXT` per streamed line;
  * `d ID STATUS OUTLEN ERRLEN OUTTOTAL ERRTOTAL` followed by OUTLEN + ERRLEN bytes per finished command.
  */
@@ -25,7 +27,7 @@ export const HOST_SESSION_PROGRAM = `umask 077
 # runs would pay for ~/.bashrc again.
 SHLVL=$((\${SHLVL:-0} + 1))
 export SHLVL
-for f_t in setsid wc cat head mkfifo mktemp; do
+for f_t in setsid wc head mkfifo mktemp; do
   command -v "$f_t" >/dev/null 2>&1 || { echo "ferry-session: $f_t is not installed" >&2; exit 98; }
 done
 f_d=$(mktemp -d "\${TMPDIR:-/tmp}/ferry-session.XXXXXX") || exit 97
@@ -38,7 +40,7 @@ f_writer() {
     d\\ *)
       set -- $f_line
       f_j=$f_d/$3
-      # [ -s ] is a builtin: most commands print nothing, and then no wc or cat is started.
+      # [ -s ] is a builtin: most commands print nothing, and then no wc or head is started.
       if [ -s "$f_j.out" ] || [ -s "$f_j.err" ]; then
         wc -c "$f_j.out" "$f_j.err" >"$f_j.n"
         { read -r f_o _; read -r f_e _; } <"$f_j.n"
@@ -49,10 +51,10 @@ f_writer() {
       [ "$f_o" -le "$5" ] || f_so=0
       [ "$f_e" -le "$6" ] || f_se=0
       printf 'd %s %s %s %s %s %s\\n' "$2" "$4" "$f_so" "$f_se" "$f_o" "$f_e"
-      if [ "$f_so" -gt 0 ] && [ "$f_se" -gt 0 ]; then cat "$f_j.out" "$f_j.err"
-      elif [ "$f_so" -gt 0 ]; then cat "$f_j.out"
-      elif [ "$f_se" -gt 0 ]; then cat "$f_j.err"
-      fi ;;
+      # Exactly the bytes counted: a process the command left behind may still be writing to
+      # its stderr file, and one byte more would break the framing.
+      [ "$f_so" -eq 0 ] || head -c "$f_so" "$f_j.out"
+      [ "$f_se" -eq 0 ] || head -c "$f_se" "$f_j.err" ;;
     esac
   done <"$f_d/q"
 }

@@ -274,7 +274,7 @@ export class HostSession {
       if (timeoutMs !== undefined) timer = setTimeout(() => kill(commandTimedOut(this.label, command, timeoutMs)), timeoutMs);
       this.inFlight.set(id, entry);
       const mode = options.onStdout === undefined ? 'c' : 'l';
-      this.send(Buffer.concat([Buffer.from(`(f_run ${id} ${slot} ${stdoutCap} ${stderrCap} ${mode} `), script, Buffer.from(' '), input, Buffer.from(' &)\n')]));
+      this.send(Buffer.concat([Buffer.from(`(f_run ${id} ${slot} ${stdoutCap} ${stderrCap} ${mode} `), script, Buffer.from(' '), input, Buffer.from(' >/dev/null &)\n')]));
     });
   }
 

@@ -151,6 +151,23 @@ describe('HostSession', () => {
     expect((await s.exec('echo fine', { maxOutputBytes: 5 })).stdout).toBe('fine\n');
   });
 
+  it('keeps its framing when a process a command left behind keeps writing to that command\'s stderr', async () => {
+    const s = await session();
+    // Like a daemon: its stdout let go at once, its stderr still the command's; it writes for a
+    // second, into the files of whatever command uses that slot next.
+    const first = await s.exec('(end=$(($(date +%s) + 2)); while [ "$(date +%s)" -lt "$end" ]; do echo straggler >&2; done) >/dev/null & echo started');
+    expect(first.stdout).toBe('started\n');
+    const deadline = Date.now() + 1_500;
+    let round = 0;
+    while (Date.now() < deadline) {
+      // What stderr holds is garbled by the straggler; stdout and the framing must not be.
+      expect((await s.exec(`echo ${round}; echo e${round} >&2`)).stdout).toBe(`${round}\n`);
+      round += 1;
+    }
+    expect(s.alive).toBe(true);
+    expect(round).toBeGreaterThan(10);
+  });
+
   it('streams a command line by line to onStdout while it runs', async () => {
     const s = await session();
     const lines: string[] = [];
