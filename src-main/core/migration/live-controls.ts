@@ -1,5 +1,13 @@
+import { DEFAULT_DOWNTIME_LIMIT_MS } from '../api/defaults.js';
 import { FerryError } from '../errors.js';
 import type { MigrationOptions } from './run-context.js';
+
+/**
+ * How far Ferry raises its own default downtime limit for a migration that is not converging:
+ * QEMU's default, so Ferry never does worse than a plain QEMU would. Beyond it is the user's call
+ * (the not-converging advice says so).
+ */
+export const RELAXED_DOWNTIME_LIMIT_MS = 300;
 
 /** The one call live controls make on the source QEMU; the runner's monitor connection provides it. */
 export interface ParameterSetter {
@@ -14,6 +22,8 @@ export interface ParameterSetter {
 export class LiveControls {
   private source: ParameterSetter | undefined;
   private postcopyWanted = false;
+  private defaultDowntimeMs = DEFAULT_DOWNTIME_LIMIT_MS;
+  private relaxedAtPass = 0;
 
   constructor(private readonly options: MigrationOptions) {}
 
@@ -30,6 +40,21 @@ export class LiveControls {
   /** Postcopy starts when the user asks for it, never on its own. */
   get postcopyRequested(): boolean {
     return this.postcopyWanted;
+  }
+
+  /**
+   * Ferry's 100 ms default keeps pauses short, but a capped or busy link may never get memory
+   * under it where QEMU's 300 ms would: while memory is not converging, the default doubles once
+   * per pass up to RELAXED_DOWNTIME_LIMIT_MS (as Proxmox raises its limit). A limit the user gave
+   * is never touched. Returns the new limit, or null when nothing changed.
+   */
+  async relaxDefaultDowntime(pass: number): Promise<number | null> {
+    if (this.options.downtimeMs !== undefined || pass <= this.relaxedAtPass || this.defaultDowntimeMs >= RELAXED_DOWNTIME_LIMIT_MS || !this.source) return null;
+    const next = Math.min(RELAXED_DOWNTIME_LIMIT_MS, this.defaultDowntimeMs * 2);
+    await this.source.repeatable('migrate-set-parameters', { 'downtime-limit': next });
+    this.defaultDowntimeMs = next;
+    this.relaxedAtPass = pass;
+    return next;
   }
 
   async setSpeed(change: { bandwidthMiBps?: number | undefined; downtimeMs?: number | undefined }): Promise<void> {

@@ -337,6 +337,7 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
         const phase = status === 'postcopy-active' ? 'switchover' : 'memory';
         const sample = sampler.sample(Date.now(), phase, info, jobs);
         context.emitSample(sample);
+        if (sample.notConverging !== null) await context.controls.relaxDefaultDowntime(sample.pass);
         if (status === 'active' || status === 'postcopy-active') stall.check(info.ram?.transferred ?? 0, 'memory');
         if (context.options.postcopy && !postcopyStarted && context.controls.postcopyRequested) {
           // In postcopy the destination runs the guest and pulls the rest of its memory: the

@@ -31,6 +31,30 @@ describe('LiveControls', () => {
     expect((await rejection(controls.setSpeed({ downtimeMs: 10 }))).code).toBe('busy');
   });
 
+  it('doubles Ferry\'s default downtime limit once per pass while memory does not converge, up to QEMU\'s 300 ms', async () => {
+    const controls = new LiveControls(options());
+    const lent = source();
+    controls.lend(lent);
+    expect(await controls.relaxDefaultDowntime(3)).toBe(200);
+    // Not again in the same pass.
+    expect(await controls.relaxDefaultDowntime(3)).toBeNull();
+    expect(await controls.relaxDefaultDowntime(4)).toBe(300);
+    expect(await controls.relaxDefaultDowntime(5)).toBeNull();
+    expect(lent.calls.map((call) => call.args)).toEqual([{ 'downtime-limit': 200 }, { 'downtime-limit': 300 }]);
+  });
+
+  it('never touches a downtime limit the user chose, at the start or while it runs', async () => {
+    const given = new LiveControls(options({ downtimeMs: 80 }));
+    const lent = source();
+    given.lend(lent);
+    expect(await given.relaxDefaultDowntime(3)).toBeNull();
+    const tuned = new LiveControls(options());
+    tuned.lend(lent);
+    await tuned.setSpeed({ downtimeMs: 40 });
+    expect(await tuned.relaxDefaultDowntime(3)).toBeNull();
+    expect(lent.calls).toEqual([{ command: 'migrate-set-parameters', args: { 'downtime-limit': 40 } }]);
+  });
+
   it('postcopy only when the migration allows it, and only when asked', () => {
     const refused = new LiveControls(options());
     expect(() => refused.requestPostcopy()).toThrow(/without postcopy/);
