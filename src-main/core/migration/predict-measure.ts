@@ -2,6 +2,7 @@ import { DEFAULT_DOWNTIME_LIMIT_MS, type ChannelArgs } from '../api/contract.js'
 import type { MigrationPrediction } from '../api/types.js';
 import type { HostTransport } from '../ssh/transport.js';
 import type { History } from './history.js';
+import { RELAXED_DOWNTIME_LIMIT_MS } from './live-controls.js';
 import { MonitorHandle } from './monitor-handle.js';
 import type { Plan } from './plan.js';
 import { historyFacts, predictMigration } from './predict.js';
@@ -98,5 +99,6 @@ export async function predictForPlan(plan: Plan, options: ChannelArgs<'migration
     history,
     linkBps,
     autoConverge: options.autoConverge,
+    relaxableToMs: options.downtimeMs === undefined ? RELAXED_DOWNTIME_LIMIT_MS : null,
   });
 }

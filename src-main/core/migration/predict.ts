@@ -27,6 +27,8 @@ export interface PredictionInputs {
   linkBps: number | null;
   /** Auto-converge on: QEMU slows the guest's vCPUs while memory does not shrink. */
   autoConverge?: boolean;
+  /** Ferry's default limit is in force and may be raised this far while memory does not converge. */
+  relaxableToMs?: number | null;
 }
 
 /** Auto-converge's throttle steps as Ferry sets them, as fractions. */
@@ -87,6 +89,16 @@ export function historyFacts(records: MigrationRecord[], from: string, to: strin
  * memory never gets there: that is the "not converging" case, told before the start.
  */
 export function predictMigration(inputs: PredictionInputs): MigrationPrediction {
+  const strict = predictAtLimit(inputs);
+  const relaxTo = inputs.relaxableToMs;
+  if (strict.converges !== false || relaxTo === undefined || relaxTo === null || relaxTo <= inputs.downtimeLimitMs) return strict;
+  // Ferry raises its default limit while memory does not converge (LiveControls.relaxDefaultDowntime).
+  const relaxed = predictAtLimit({ ...inputs, downtimeLimitMs: relaxTo });
+  if (relaxed.converges !== true) return strict;
+  return { ...relaxed, summary: `${relaxed.summary.replace(/\.$/, '')}, once Ferry has raised its downtime limit to ${relaxTo} ms.` };
+}
+
+function predictAtLimit(inputs: PredictionInputs): MigrationPrediction {
   const linkFromHistory = inputs.history.transferBps;
   let throughput = linkFromHistory ?? inputs.linkBps;
   if (throughput !== null && inputs.bandwidthLimitBps !== null) throughput = Math.min(throughput, inputs.bandwidthLimitBps);

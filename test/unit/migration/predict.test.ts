@@ -44,6 +44,17 @@ describe('predictMigration', () => {
     expect(throttled.totalTimeMs ?? 0).toBeGreaterThan((calm.totalTimeMs ?? 0) + 1000);
   });
 
+  it('counts on Ferry raising its default downtime limit when memory would not fit under 100 ms, but not on a limit the user gave', () => {
+    // A 4 MiB/s cap and a guest dirtying nearly as fast, a small working set (under 1 MiB sent):
+    // what is left after a pass never fits in 100 ms (0.4 MiB), but does in 300 ms (1.2 MiB).
+    const capped = { bandwidthLimitBps: 4 * MiB, dirtyRateBps: 3.8 * MiB, history: { runs: 1, transferBps: 100 * MiB, ramShare: 0.003, overheadMs: {} } };
+    expect(predictMigration(inputs(capped)).converges).toBe(false);
+    const relaxed = predictMigration(inputs({ ...capped, relaxableToMs: 300 }));
+    expect(relaxed.converges).toBe(true);
+    expect(relaxed.summary).toMatch(/once Ferry has raised its downtime limit to 300 ms\.$/);
+    expect(predictMigration(inputs({ ...capped, relaxableToMs: null })).converges).toBe(false);
+  });
+
   it('honours a bandwidth limit: a guest that converges on the open link may not under the limit', () => {
     expect(predictMigration(inputs({ dirtyRateBps: 30 * MiB })).converges).toBe(true);
     expect(predictMigration(inputs({ dirtyRateBps: 30 * MiB, bandwidthLimitBps: 20 * MiB })).converges).toBe(false);
