@@ -132,8 +132,9 @@ export function evaluateGoals(scenarios: ScenarioResult[], scale: ScaleResult | 
   if (offline) check('offline: time ferry/article', '≤ 1.0', offline.ratios['time ferry/article'], 1.0);
   const dirty = find('dirty');
   if (dirty) {
+    // QEMU's pass counter (dirty-sync-count) reads 3 once the second pass is over.
     const advisedAt = ferryOf(dirty)?.extra['notConvergingPass'];
-    check('dirty: "not converging" advice at pass', '≤ 2', typeof advisedAt === 'number' ? advisedAt : null, 2, 0);
+    check('dirty: "not converging" advice at QEMU pass counter', '≤ 3 (second pass over)', typeof advisedAt === 'number' ? advisedAt : null, 3, 0);
   }
   for (const result of scenarios) {
     const p = result.prediction;

@@ -25,17 +25,22 @@ arg() {
 dirty_mib=$(arg ferry.dirty_mib 0)
 echo 0 > /tmp/last-record
 
-# Memory dirtier: rewrites a tmpfs file with non-zero data so QEMU cannot skip the pages as zero.
+# Memory dirtier: rewrites a tmpfs file with non-zero data so QEMU cannot skip the pages as zero,
+# alternating two random seeds so every rewrite changes the pages' contents too (QEMU's page
+# sampling, calc-dirty-rate, sees a page rewritten with the same bytes as unchanged).
 if [ "$dirty_mib" -gt 0 ] 2>/dev/null; then
   mkdir -p /dirty
-  dd if=/dev/urandom of=/tmp/seed bs=1024 count=1024 2>/dev/null
+  dd if=/dev/urandom of=/tmp/seed0 bs=1024 count=1024 2>/dev/null
+  dd if=/dev/urandom of=/tmp/seed1 bs=1024 count=1024 2>/dev/null
   (
+    round=0
     while true; do
       i=0
       while [ "$i" -lt "$dirty_mib" ]; do
-        dd if=/tmp/seed of=/dirty/buf bs=1048576 seek="$i" count=1 conv=notrunc 2>/dev/null
+        dd if=/tmp/seed$((round % 2)) of=/dirty/buf bs=1048576 seek="$i" count=1 conv=notrunc 2>/dev/null
         i=$((i + 1))
       done
+      round=$((round + 1))
     done
   ) &
 fi
