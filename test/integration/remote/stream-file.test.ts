@@ -76,7 +76,9 @@ describe('copyFileBetweenHosts', () => {
     expect(bytes).toBe(200 * MIB);
     expect(sha256(target)).toBe(bigSha);
     expect(statSync(target).mode & 0o777).toBe(0o640);
-    expect(rssGrowth).toBeLessThan(64 * MIB);
+    // Well under the 200 MiB copied: nothing holds the file. In the full suite the process's RSS
+    // grew up to 70 MiB here (GC timing, two connections with host sessions); 64 MiB was too tight.
+    expect(rssGrowth).toBeLessThan(96 * MIB);
     expect(readdirSync(work).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
