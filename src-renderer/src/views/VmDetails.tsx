@@ -1,12 +1,15 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { VmDetails as VmDetailsData } from '../../../src-main/core/api/types';
 import { errorInfo, type ErrorInfo } from '../api/types';
 import { useFerry } from '../store/context';
-import { ErrorBox, KeyValue, StateBadge, useAction } from '../components/common';
-import { formatMiB } from '../util/format';
+import { ErrorBox, StateBadge, useAction } from '../components/common';
+import { Tabs } from '../components/Tabs';
+import { ConsoleTab } from './vm/ConsoleTab';
+import { OverviewTab } from './vm/OverviewTab';
 import { Icon } from '../components/icons';
 
 type Action = 'start' | 'pause' | 'resume' | 'shutdown' | 'destroy';
+type VmTab = 'overview' | 'console';
 
 export function VmDetails({ hostName, vmName }: { hostName: string; vmName: string }) {
   const api = useFerry((s) => s.api);
@@ -16,6 +19,7 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
   const [details, setDetails] = useState<VmDetailsData | null>(null);
   const [loadError, setLoadError] = useState<ErrorInfo | null>(null);
   const action = useAction();
+  const [tab, setTab] = useState<VmTab>('overview');
   const state = summary?.state ?? details?.state ?? 'unknown';
 
   useEffect(() => {
@@ -53,7 +57,6 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
   const running = state === 'running';
   const paused = state === 'paused' || state === 'suspended';
   const off = state === 'shutoff' || state === 'crashed';
-  const def = details?.definition;
   return (
     <section className="details" aria-label={`VM ${vmName}`}>
       <header className="details-header">
@@ -99,107 +102,15 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
       </header>
       <ErrorBox error={action.error} />
       <ErrorBox error={loadError} />
-      <div className="vm-body">
-        <div className="vm-info">
-          <h3 className="section-title">Overview</h3>
-          <KeyValue
-            rows={[
-              ['vCPUs', String(details?.vcpus ?? summary?.vcpus ?? '—')],
-              ['Memory', details ? formatMiB(details.memoryMiB) : summary ? formatMiB(summary.memoryMiB) : '—'],
-              ['Machine', def?.machineType ?? '—'],
-              ['CPU model', def?.cpuModel ?? '—'],
-              ['Acceleration', def?.accel ?? '—'],
-              ['Network', def?.nic ? `${def.nic.model} (${def.nic.mac})` : 'none'],
-              ['Boot', def?.kernel ? `kernel ${def.kernel.path}` : 'disk'],
-              ['Monitor socket', <code key="q">{details?.qmpSocket ?? '—'}</code>],
-            ]}
-          />
-          <h3 className="section-title">Disks</h3>
-          <table className="grid">
-            <thead>
-              <tr>
-                <th>Path</th>
-                <th>Format</th>
-                <th>Cache</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(def?.disks ?? []).length === 0 ? (
-                <tr>
-                  <td colSpan={3} className="muted">
-                    No disks
-                  </td>
-                </tr>
-              ) : null}
-              {(def?.disks ?? []).map((d) => (
-                <tr key={d.path}>
-                  <td className="mono small">{d.path}</td>
-                  <td>{d.format}</td>
-                  <td>{d.cache}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <SerialConsole hostName={hostName} vmName={vmName} active={!off} />
-      </div>
+      <Tabs
+        label={`${vmName} views`}
+        selected={tab}
+        onSelect={setTab}
+        tabs={[
+          { id: 'overview', label: 'Overview', render: () => <OverviewTab details={details} summary={summary} /> },
+          { id: 'console', label: 'Console', render: () => <ConsoleTab hostName={hostName} vmName={vmName} active={!off} /> },
+        ]}
+      />
     </section>
-  );
-}
-
-/** The tail of the VM's serial log, polled with vms.serial once a second while the VM runs. */
-export function SerialConsole({ hostName, vmName, active }: { hostName: string; vmName: string; active: boolean }) {
-  const api = useFerry((s) => s.api);
-  const [text, setText] = useState('');
-  const [error, setError] = useState<ErrorInfo | null>(null);
-  const preRef = useRef<HTMLPreElement | null>(null);
-  const stick = useRef(true);
-
-  useEffect(() => {
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const result = await api.call('vms.serial', { host: hostName, name: vmName, tailBytes: 32_768 });
-        if (!alive) return;
-        setText(result.text);
-        setError(null);
-      } catch (e) {
-        if (alive) setError(errorInfo(e));
-      }
-      if (alive && active) timer = setTimeout(() => void poll(), 1000);
-    };
-    void poll();
-    return () => {
-      alive = false;
-      if (timer) clearTimeout(timer);
-    };
-  }, [api, hostName, vmName, active]);
-
-  useEffect(() => {
-    const pre = preRef.current;
-    if (pre && stick.current) pre.scrollTop = pre.scrollHeight;
-  }, [text]);
-
-  return (
-    <div className="serial">
-      <div className="pane-header">
-        <h3>Serial console</h3>
-        <span className="muted small">{active ? 'live' : 'VM is off: last output'}</span>
-      </div>
-      {error && error.code !== 'not-found' ? <ErrorBox error={error} /> : null}
-      <pre
-        ref={preRef}
-        className="console"
-        aria-label="Serial console"
-        tabIndex={0}
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
-        }}
-      >
-        {text || (active ? 'Waiting for output…' : '')}
-      </pre>
-    </div>
   );
 }
