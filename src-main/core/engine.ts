@@ -13,6 +13,7 @@ import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/v
 import type { HostTransport, TransportState } from './ssh/transport.js';
 import { resolveSshConfig } from './ssh/config.js';
 import { adoptVm } from './vm/adopt.js';
+import { readHostStats } from './vm/stats.js';
 import { EvacuationService } from './migration/evacuation.js';
 import { MigrationService } from './migration/service.js';
 import { defineVm, destroyVm, listVms, pauseVm, resumeVm, serialTail, shutdownVm, startVm, undefineVm, vmDetails, type VmHost } from './vm/lifecycle.js';
@@ -166,6 +167,7 @@ export class FerryEngine extends EventEmitter {
       return this.summary(host);
     },
     'hosts.info': async ({ host }) => readHostInfo(host, await this.transport(host)),
+    'hosts.stats': async ({ host }) => readHostStats(await this.transport(host), host),
     'hosts.evacuate': (args) => this.evacuations.start(args),
     'evacuations.get': async ({ id }) => this.evacuations.get(id),
     'evacuations.cancel': ({ id }) => this.evacuations.cancel(id),

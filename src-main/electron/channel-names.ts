@@ -11,6 +11,7 @@ export const CHANNEL_NAMES = [
   'hosts.remove',
   'hosts.connect',
   'hosts.info',
+  'hosts.stats',
   'hosts.evacuate',
   'pools.list',
   'pools.define',

@@ -14,6 +14,7 @@ import {
 import type {
   EvacuationSummary,
   HostInfo,
+  HostStats,
   HostSummary,
   MigrationRecord,
   MigrationSummary,
@@ -186,6 +187,8 @@ export const channels = {
   'hosts.remove': { input: z.object({ name: hostNameSchema }), output: {} as { removed: string } },
   'hosts.connect': { input: z.object({ name: hostNameSchema }), output: {} as HostSummary },
   'hosts.info': { input: hostRef, output: {} as HostInfo },
+  /** Cumulative CPU, memory, disk and network counters of the host and each running VM; one SSH command. */
+  'hosts.stats': { input: hostRef, output: {} as HostStats },
   /** Moves every running VM off a host, a few at a time; the summary is updated by 'evacuation-update'. */
   'hosts.evacuate': { input: evacuationInput, output: {} as EvacuationSummary },
   'pools.list': { input: hostRef, output: {} as PoolSummary[] },

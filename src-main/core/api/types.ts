@@ -285,3 +285,39 @@ export interface EvacuationSummary {
   state: 'running' | 'completed' | 'cancelled' | 'failed';
   vms: EvacuationVm[];
 }
+
+/**
+ * One reading of a host's cumulative counters ('hosts.stats'). Rates come from the difference of
+ * two readings over the difference of their `uptimeSeconds` (the host's own clock, so SSH delay
+ * does not bend them).
+ */
+export interface HostStats {
+  host: string;
+  /** When the engine got the reading, ms since the epoch. */
+  at: number;
+  uptimeSeconds: number;
+  /** USER_HZ: CPU times below are in these ticks. */
+  clockTicksPerSecond: number;
+  cpuCount: number;
+  cpu: { busyTicks: number; totalTicks: number };
+  memory: { totalBytes: number; availableBytes: number };
+  /** Whole block devices (no partitions, loop or device-mapper), bytes since boot. */
+  disk: { readBytes: number; writeBytes: number };
+  /** Every interface but loopback, bridges and the VMs' tap devices, bytes since boot. */
+  network: { rxBytes: number; txBytes: number };
+  vms: VmStats[];
+}
+
+export interface VmStats {
+  name: string;
+  pid: number;
+  /** User plus system time of the whole QEMU process, in clock ticks. */
+  cpuTicks: number;
+  rssBytes: number;
+  /** Bytes QEMU made the kernel read from and write to storage; null when /proc/PID/io is unreadable. */
+  disk: { readBytes: number; writeBytes: number } | null;
+  /** Counted on the host's tap devices, from the guest's point of view (rx = received by the guest). */
+  network: { rxBytes: number; txBytes: number; devices: string[] } | null;
+  /** Why `network` is null: a user-mode NIC lives inside QEMU and has no host counters. */
+  networkNote?: string;
+}
