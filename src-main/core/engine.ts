@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import type { Channel, ChannelArgs, ChannelOutput, EngineEvent, EngineEventName, EngineEvents } from './api/contract.js';
 import type { HostSummary } from './api/types.js';
 import { parseChannelInput } from './api/validate.js';
+import { ConsoleService, DEFAULT_OWNER } from './console/console-service.js';
 import { ConnectionManager } from './host/connections.js';
 import { readHostInfo } from './host/info.js';
 import { HostRegistry, hostUri, type SavedHost } from './host/registry.js';
+import { Inventory, type InventoryPart } from './inventory/inventory.js';
 import { ferryHome, ferryHomeLayout } from './paths.js';
 import { definePool, deletePool, listPools, loadPool, startPool, stopPool } from './storage/pools.js';
 import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/volumes.js';
@@ -25,7 +27,19 @@ export interface EngineOptions {
   agentSocket?: string;
 }
 
-type Handlers = { [C in Channel]: (args: ChannelArgs<C>) => Promise<ChannelOutput<C>> };
+/** Which inventory parts the calls of a channel group change. */
+const CHANGED_PARTS: Record<string, readonly InventoryPart[]> = {
+  vms: ['vms'],
+  pools: ['pools', 'volumes'],
+  volumes: ['volumes', 'pools'],
+};
+
+/** Who is calling: the window or web page, so that what it opens (consoles) closes with it. */
+export interface CallContext {
+  owner: string;
+}
+
+type Handlers = { [C in Channel]: (args: ChannelArgs<C>, caller: CallContext) => Promise<ChannelOutput<C>> };
 
 /**
  * The engine behind every front end. `call` is the single entry: it validates the input against
@@ -38,6 +52,8 @@ export class FerryEngine extends EventEmitter {
   readonly connections: ConnectionManager;
   readonly migrations: MigrationService;
   readonly evacuations: EvacuationService;
+  readonly consoles: ConsoleService;
+  readonly inventory: Inventory;
 
   constructor(options: EngineOptions = {}) {
     super();
@@ -67,7 +83,24 @@ export class FerryEngine extends EventEmitter {
       connect: (host) => this.transport(host),
       publish: (summary) => this.publish('evacuation-update', summary),
     });
+    this.inventory = new Inventory({
+      transport: (host) => this.transport(host),
+      connectedHosts: () => this.connections.connectedHosts(),
+      publish: (host, inventory) => this.publish('inventory', { host, inventory }),
+    });
+    this.onEvent((event) => {
+      // Where a VM runs changes with its migration's phases: both hosts are read again at once.
+      if (event.name !== 'migration-update') return;
+      for (const host of [event.payload.from, event.payload.to]) void this.inventory.refresh(host, ['vms'], { freshStatus: true }).catch(() => undefined);
+    });
+    this.consoles = new ConsoleService({
+      transport: (host) => this.transport(host),
+      isRunning: async (host, name) => (await vmDetails(await this.vmHost(host), name)).state !== 'shutoff',
+      publish: (name, payload) => this.publish(name, payload),
+    });
     this.connections.on('state', (host: string, state: TransportState) => {
+      if (state.kind !== 'connecting' && state.kind !== 'connected') this.consoles.closeHost(host, `The connection to ${host} dropped`);
+      this.inventory.hostState(host, state.kind === 'connected');
       const payload: EngineEvents['host-state'] = { host, state: state.kind === 'closed' ? 'disconnected' : state.kind };
       if (state.kind === 'lost' || state.kind === 'failed') payload.reason = state.reason;
       this.publish('host-state', payload);
@@ -86,10 +119,22 @@ export class FerryEngine extends EventEmitter {
     return () => this.off('event', listener);
   }
 
-  async call<C extends Channel>(channel: C, input: unknown): Promise<ChannelOutput<C>> {
+  async call<C extends Channel>(channel: C, input: unknown, caller: CallContext = { owner: DEFAULT_OWNER }): Promise<ChannelOutput<C>> {
     const args = parseChannelInput(channel, input);
-    const handler = this.handlers[channel] as (args: ChannelArgs<C>) => Promise<ChannelOutput<C>>;
-    return handler(args);
+    const handler = this.handlers[channel] as (args: ChannelArgs<C>, caller: CallContext) => Promise<ChannelOutput<C>>;
+    try {
+      return await handler(args, caller);
+    } finally {
+      this.afterChange(channel, args);
+    }
+  }
+
+  /** What a call may have changed on its host is read again now, even when the call failed halfway. */
+  private afterChange(channel: Channel, args: unknown): void {
+    const parts = CHANGED_PARTS[channel.slice(0, channel.indexOf('.'))];
+    if (!parts || /\.(list|info|serial|subscribe|refresh)$/.test(channel)) return;
+    if (typeof args !== 'object' || args === null || !('host' in args) || typeof args.host !== 'string') return;
+    void this.inventory.refresh(args.host, parts, { freshStatus: true }).catch(() => undefined);
   }
 
   async transport(hostName: string): Promise<HostTransport> {
@@ -172,6 +217,8 @@ export class FerryEngine extends EventEmitter {
     'evacuations.get': async ({ id }) => this.evacuations.get(id),
     'evacuations.cancel': ({ id }) => this.evacuations.cancel(id),
     'evacuations.list': async () => this.evacuations.list(),
+    'inventory.subscribe': async () => this.inventory.subscribe(),
+    'inventory.refresh': ({ host }) => this.inventory.refresh(host, undefined, { freshStatus: true }),
     'pools.list': async ({ host }) => listPools(await this.transport(host)),
     'pools.define': async (args) => definePool(await this.transport(args.host), args),
     'pools.start': async ({ host, pool }) => {
@@ -218,6 +265,9 @@ export class FerryEngine extends EventEmitter {
     'vms.destroy': async ({ host, name }) => destroyVm(await this.vmHost(host), name),
     'vms.adopt': async ({ host, name, qmpSocket }) => adoptVm(await this.vmHost(host), name, qmpSocket),
     'vms.serial': async ({ host, name, tailBytes }) => ({ text: await serialTail(await this.vmHost(host), name, tailBytes) }),
+    'consoles.open': ({ host, name, kind }, caller) => this.consoles.open({ host, vm: name, kind }, caller.owner),
+    'consoles.write': async ({ id, data }, caller) => this.consoles.write(id, Buffer.from(data, 'base64'), caller.owner),
+    'consoles.close': async ({ id }, caller) => this.consoles.close(id, caller.owner),
     'migrations.modes': (args) => this.migrations.modes(args),
     'migrations.check': (args) => this.migrations.check(args),
     'migrations.start': (args) => this.migrations.start(args),
@@ -230,6 +280,8 @@ export class FerryEngine extends EventEmitter {
   };
 
   async close(): Promise<void> {
+    this.consoles.closeAll();
+    this.inventory.close();
     await this.connections.closeAll();
   }
 }

@@ -45,6 +45,11 @@ export const CHANNEL_NAMES = [
   'evacuations.get',
   'evacuations.cancel',
   'evacuations.list',
+  'consoles.open',
+  'consoles.write',
+  'consoles.close',
+  'inventory.subscribe',
+  'inventory.refresh',
 ] as const satisfies readonly Channel[];
 
 type Missing = Exclude<Channel, (typeof CHANNEL_NAMES)[number]>;

@@ -11,9 +11,11 @@ import {
   vmNameSchema,
   volumeNameSchema,
 } from './names.js';
+import { DEFAULT_CPU_MODEL, MAX_NICS, vmNicInput } from './vm-hardware.js';
 import type {
   EvacuationSummary,
   HostInfo,
+  HostInventory,
   HostStats,
   HostSummary,
   MigrationRecord,
@@ -95,13 +97,17 @@ export const vmDefineInput = vmRef.extend({
   memoryMiB: z.number().int().min(16).max(4 * 1024 * 1024),
   vcpus: z.number().int().min(1).max(512),
   machineType: z.string().regex(/^[a-z0-9._-]+$/).optional(),
-  cpuModel: z.string().regex(/^[A-Za-z0-9._-]+$/).default('qemu64'),
+  cpuModel: z.string().regex(/^[A-Za-z0-9._-]+$/).default(DEFAULT_CPU_MODEL),
   /** auto = KVM when the host can use it, else TCG. */
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   disks: z.array(vmDiskInput).max(16).default([]),
   nic: z.enum(['none', 'virtio-net-pci', 'e1000']).default('none'),
+  /** NICs in guest order; when given, `nic` is ignored. */
+  nics: z.array(vmNicInput).max(MAX_NICS).optional(),
   kernel: kernelPathSchema.optional(),
   initrd: kernelPathSchema.optional(),
+  /** vga: a standard VGA card, shown by the graphical console; none: serial only. */
+  display: z.enum(['vga', 'none']).default('vga'),
   append: z
     .string()
     .max(4096)
@@ -181,6 +187,13 @@ export const evacuationInput = z.object({
 
 export const evacuationRef = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/) });
 
+export const consoleOpenInput = vmRef.extend({ kind: z.enum(['serial', 'vnc']) });
+export const consoleRef = z.object({ id: z.string().uuid() });
+export const consoleWriteInput = consoleRef.extend({
+  /** Bytes for the guest, base64; a keystroke or a pasted block, a VNC client's messages. */
+  data: z.string().max(1 << 20).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+});
+
 export const channels = {
   'hosts.list': { input: z.object({}), output: {} as HostSummary[] },
   'hosts.add': { input: hostAddInput, output: {} as HostSummary },
@@ -225,6 +238,14 @@ export const channels = {
   /** Starts no further migrations and cancels the running ones; those past their commit point finish. */
   'evacuations.cancel': { input: evacuationRef, output: {} as EvacuationSummary },
   'evacuations.list': { input: z.object({}), output: {} as EvacuationSummary[] },
+  /** Connects to a running VM's serial line or VNC display; its bytes arrive as 'console-data' events. */
+  'consoles.open': { input: consoleOpenInput, output: {} as { id: string } },
+  'consoles.write': { input: consoleWriteInput, output: {} as { written: number } },
+  'consoles.close': { input: consoleRef, output: {} as { closed: string } },
+  /** Every connected host's VMs, pools and volumes now; from this call on, changes arrive as 'inventory' events. */
+  'inventory.subscribe': { input: z.object({}), output: {} as HostInventory[] },
+  /** Reads a host's inventory again now (null when nothing subscribed). */
+  'inventory.refresh': { input: hostRef, output: {} as HostInventory | null },
 } as const;
 
 /** Pushed from the engine to every front end. */
@@ -233,6 +254,12 @@ export interface EngineEvents {
   'migration-sample': { id: string; sample: import('./types.js').MigrationSample };
   'migration-update': MigrationSummary;
   'evacuation-update': EvacuationSummary;
+  /** Bytes from an open console (base64), only for the front end that opened it to use. */
+  'console-data': { id: string; data: string };
+  /** A console ended: closed by its front end, the VM stopped, or the host connection dropped. */
+  'console-closed': { id: string; reason: string };
+  /** A host's inventory changed; null when it is no longer watched (disconnected or removed). */
+  inventory: { host: string; inventory: HostInventory | null };
 }
 export type EngineEventName = keyof EngineEvents;
 /**

@@ -71,6 +71,15 @@ export interface VmDisk {
   cache: 'none' | 'directsync' | 'writeback' | 'writethrough' | 'unsafe';
 }
 
+export type VmNicNetwork = { type: 'user' } | { type: 'bridge'; bridge: string };
+
+export interface VmNic {
+  model: 'virtio-net-pci' | 'e1000';
+  /** Kept for the VM's life, across migrations: guests key their network configuration on it. */
+  mac: string;
+  network: VmNicNetwork;
+}
+
 export interface VmDefinition {
   name: string;
   memoryMiB: number;
@@ -81,7 +90,11 @@ export interface VmDefinition {
   accel: 'auto' | 'kvm' | 'tcg';
   disks: VmDisk[];
   nic: { model: 'virtio-net-pci' | 'e1000'; mac: string } | null;
+  /** The NICs in guest order. Definitions written before there was a list have only `nic`, a user-mode NIC. */
+  nics?: VmNic[];
   kernel?: { path: string; initrd?: string; append?: string };
+  /** The graphical display device; absent (definitions from before there was one) means none. */
+  display?: 'vga' | 'none';
   /** Extra -append style fragments are not allowed; everything else is derived. */
   createdAt: string;
   /** Set when Ferry adopted a QEMU it did not start: its own command line and monitor socket. */
@@ -284,6 +297,20 @@ export interface EvacuationSummary {
   /** failed: at least one running VM was not moved (and the evacuation was not cancelled). */
   state: 'running' | 'completed' | 'cancelled' | 'failed';
   vms: EvacuationVm[];
+}
+
+/** One connected host's VMs, pools and volumes as the engine last read them (kept current while watched). */
+export interface HostInventory {
+  host: string;
+  /** null until first read: the GUI shows "loading", never "none", for null. */
+  vms: VmSummary[] | null;
+  pools: PoolSummary[] | null;
+  /** Volumes of each active pool, by pool name; a pool missing here has not been read yet. */
+  volumes: Record<string, VolumeInfo[]>;
+  /** Why the last read failed; the lists keep what was read before. */
+  error: { code: string; message: string; hint?: string } | null;
+  /** When a read last succeeded (ISO time). */
+  refreshedAt: string | null;
 }
 
 /**

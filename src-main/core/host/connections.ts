@@ -41,6 +41,11 @@ export class ConnectionManager extends EventEmitter {
     return this.transports.get(host)?.state;
   }
 
+  /** Hosts whose connection is up right now. */
+  connectedHosts(): string[] {
+    return [...this.transports].filter(([, transport]) => transport.state.kind === 'connected').map(([name]) => name);
+  }
+
   /** The connected transport for a host, connecting first if needed. */
   async get(host: SavedHost, onUnknownHostKey?: UnknownHostKeyPrompt): Promise<HostTransport> {
     const existing = this.transports.get(host.name);

@@ -11,7 +11,7 @@ import type { HostTransport } from '../ssh/transport.js';
 import { definitionFromArgs, vmDefinitionSchema } from './definition.js';
 import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
-import { buildQemuArgv } from './qemu-argv.js';
+import { launchQemu } from './launch.js';
 import { stopVmQemu, type StopOutcome } from './qemu-process.js';
 import { livePids, queryStatus, socketNames } from './state.js';
 
@@ -73,7 +73,18 @@ export async function vmDetails(host: VmHost, name: string): Promise<VmDetails> 
   return details;
 }
 
-export async function listVms(host: VmHost): Promise<VmSummary[]> {
+/** A run state read a moment ago that a listing may reuse instead of asking the monitor again. */
+export interface KnownStatus {
+  state: VmSummary['state'];
+  qemuStatus?: string;
+}
+
+export interface ListVmsOptions {
+  /** Given each running VM's name and pid; a status returned here is used without a monitor round trip. */
+  knownStatus?: (vm: { name: string; pid: number }) => KnownStatus | undefined;
+}
+
+export async function listVms(host: VmHost, options: ListVmsOptions = {}): Promise<VmSummary[]> {
   const directory = await readJsonDirectory(host.transport, remoteLayout.vms, vmDefinitionSchema);
   const definitions = new Map(directory.entries.map((entry) => [entry.name, entry.value]));
   const problems = new Map(directory.damaged.map((file) => [file.name, damagedProblem(file)]));
@@ -83,7 +94,8 @@ export async function listVms(host: VmHost): Promise<VmSummary[]> {
     names.map(async (name): Promise<VmSummary> => {
       const definition = definitions.get(name) ?? null;
       const pid = pids.get(name);
-      const status = pid === undefined ? { state: 'shutoff' as const } : await queryStatus(host.transport, monitorSocket(definition, name));
+      const status: KnownStatus =
+        pid === undefined ? { state: 'shutoff' } : (options.knownStatus?.({ name, pid }) ?? (await queryStatus(host.transport, monitorSocket(definition, name))));
       const summary: VmSummary = { name, host: host.name, state: status.state, memoryMiB: definition?.memoryMiB ?? 0, vcpus: definition?.vcpus ?? 0, defined: definition !== null };
       if (status.qemuStatus !== undefined) summary.qemuStatus = status.qemuStatus;
       if (pid !== undefined) summary.pid = pid;
@@ -161,11 +173,9 @@ export async function startVm(host: VmHost, name: string): Promise<VmDetails> {
   if (definition.adopted) {
     throw new FerryError('unsupported', `VM "${name}" was adopted from a QEMU started by hand`, { hint: 'Start it the way it was started before; Ferry finds it again by its monitor socket.' });
   }
-  const layout = vmLayout(name);
   await removeRunFiles(host, name);
-  await host.transport.run(shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]));
-  const argv = buildQemuArgv(definition, layout, { kvmUsable: await kvmUsable(host.transport) });
-  const result = await host.transport.exec(shellCommand(argv), { timeoutMs: 60_000 });
+  const result = await launchQemu(host.transport, definition, { kvmUsable: await kvmUsable(host.transport) });
+  const argv = result.argv;
   if (result.code !== 0) {
     const stderr = result.stderr.trim();
     const locked = /lock/i.test(stderr);

@@ -1,7 +1,7 @@
 import type { EngineEvent, EngineEventName } from './types';
 
 /** The event names the engine pushes, as values, so events arriving from outside can be checked. */
-export const ENGINE_EVENT_NAMES = ['host-state', 'migration-sample', 'migration-update', 'evacuation-update'] as const satisfies readonly EngineEventName[];
+export const ENGINE_EVENT_NAMES = ['host-state', 'migration-sample', 'migration-update', 'evacuation-update', 'inventory', 'console-data', 'console-closed'] as const satisfies readonly EngineEventName[];
 
 type Missing = Exclude<EngineEventName, (typeof ENGINE_EVENT_NAMES)[number]>;
 // If this line errors, an event was added to the contract and not here.
