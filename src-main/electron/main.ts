@@ -1,10 +1,11 @@
-import { app, BrowserWindow, ipcMain, safeStorage, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, nativeTheme, safeStorage, session, shell } from 'electron';
 import { fileURLToPath } from 'node:url';
 import { FerryEngine } from '../core/engine.js';
 import { ferryHome } from '../core/paths.js';
 import { throttleEvents } from '../web/throttle.js';
 import { EVENT_CHANNEL } from './channel-names.js';
 import { registerIpc } from './ipc.js';
+import { quitQuestion } from './quit-question.js';
 import { SecretStore } from './secrets.js';
 import { isAllowedExternalLink, isOurRendererUrl, RENDERER_CSP } from './security.js';
 
@@ -25,7 +26,8 @@ function createWindow(): BrowserWindow {
     minWidth: 960,
     minHeight: 600,
     title: 'Ferry',
-    backgroundColor: '#f4f5f7',
+    // The page's own background (styles.css --bg), so no light flash before a dark page paints.
+    backgroundColor: nativeTheme.shouldUseDarkColors ? '#16191d' : '#f4f5f7',
     webPreferences: {
       preload,
       contextIsolation: true,
@@ -46,11 +48,38 @@ function createWindow(): BrowserWindow {
   window.webContents.on('will-navigate', (event) => event.preventDefault());
   window.webContents.on('will-redirect', (event) => event.preventDefault());
   window.webContents.on('will-attach-webview', (event) => event.preventDefault());
+  askBeforeClosingDuringMigrations(window);
   window.on('closed', () => {
     if (mainWindow === window) mainWindow = null;
   });
   void window.loadFile(rendererIndex);
   return window;
+}
+
+/** Closing (or quitting) while a migration runs asks first; the window closes only when told to. */
+function askBeforeClosingDuringMigrations(window: BrowserWindow): void {
+  let confirmed = false;
+  let asking = false;
+  window.on('close', (event) => {
+    if (confirmed) return;
+    // The answer needs the engine, which answers asynchronously: hold the close, then close again if allowed.
+    event.preventDefault();
+    if (asking) return;
+    asking = true;
+    void (async () => {
+      try {
+        // If the engine cannot list them, let the window close rather than trap the user.
+        const question = quitQuestion(await engine.migrations.list().catch(() => []));
+        const quit = question === null || (await dialog.showMessageBox(window, { type: 'warning', ...question, defaultId: 0, cancelId: 0, noLink: true })).response === 1;
+        if (quit) {
+          confirmed = true;
+          window.close();
+        }
+      } finally {
+        asking = false;
+      }
+    })();
+  });
 }
 
 app.on('web-contents-created', (_event, contents) => {

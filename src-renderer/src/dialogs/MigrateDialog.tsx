@@ -3,6 +3,7 @@ import { DEFAULT_DOWNTIME_LIMIT_MS } from '../../../src-main/core/api/defaults';
 import { hostAddressProblem } from '../../../src-main/core/api/host-address';
 import type { HostSummary, MigrationMode, MigrationSummary, ModeAvailability, PoolSummary, PreflightReport } from '../../../src-main/core/api/types';
 import { errorInfo, type ChannelInput, type ErrorInfo, type FerryApi } from '../api/types';
+import { guardUnloadDuring } from '../api/unload-guard';
 import { Dialog } from '../components/Dialog';
 import { ErrorBox, Field, useAction } from '../components/common';
 
@@ -109,7 +110,11 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
   const submit = () => {
     setTouched(true);
     if (Object.keys(problems).length > 0) return;
-    void start.run(async () => onStarted(await api.call('migrations.start', input())));
+    void start.run(async () => {
+      const summary = await api.call('migrations.start', input());
+      guardUnloadDuring(api, summary);
+      onStarted(summary);
+    });
   };
 
   const destHost = destinations.find((h) => h.name === to);
@@ -272,6 +277,9 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
       </details>
 
       <ErrorBox error={check.error} title="Check failed" />
+      <div className="sr-only" role="status" aria-live="polite" aria-label="Check status">
+        {check.busy ? 'Checking…' : report ? checkAnnouncement(report) : ''}
+      </div>
       {report ? (
         <section className={`preflight ${report.ok ? 'ok' : 'bad'}`} aria-label="Check results">
           <div className="preflight-head">{report.ok ? 'Ready to migrate' : 'Not ready: fix the errors below'}</div>
@@ -301,4 +309,12 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
       ) : null}
     </Dialog>
   );
+}
+
+/** The check's outcome in one sentence for screen readers; the list itself follows in the dialog. */
+function checkAnnouncement(report: PreflightReport): string {
+  const errors = report.items.filter((item) => item.level === 'error').length;
+  const warnings = report.items.filter((item) => item.level === 'warning').length;
+  const counts = [errors ? `${errors} error${errors > 1 ? 's' : ''}` : '', warnings ? `${warnings} warning${warnings > 1 ? 's' : ''}` : ''].filter(Boolean).join(', ');
+  return `${report.ok ? 'Ready to migrate' : 'Not ready to migrate'}${counts ? `: ${counts}` : ''}.`;
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type KeyboardEvent } from 'react';
 import type { MigrationRecord, MigrationSummary } from '../../../src-main/core/api/types';
 import { errorInfo, type ErrorInfo } from '../api/types';
 import { useFerry } from '../store/context';
@@ -77,7 +77,14 @@ export function History({ selectedId }: { selectedId?: string }) {
             </tr>
           ) : null}
           {history.map((m) => (
-            <tr key={m.id} aria-selected={m.id === selectedId} className={`clickable${m.id === selectedId ? ' selected' : ''}`} onClick={() => select({ kind: 'history', id: m.id })}>
+            <tr
+              key={m.id}
+              tabIndex={0}
+              aria-selected={m.id === selectedId}
+              className={`clickable${m.id === selectedId ? ' selected' : ''}`}
+              onClick={() => select({ kind: 'history', id: m.id })}
+              onKeyDown={(event) => rowKey(event, () => select({ kind: 'history', id: m.id }))}
+            >
               <td>{m.vm}</td>
               <td>
                 {m.from} → {m.to}
@@ -96,6 +103,21 @@ export function History({ selectedId }: { selectedId?: string }) {
       {selectedId ? <HistoryRecord key={selectedId} id={selectedId} recoveries={recoveries} /> : null}
     </section>
   );
+}
+
+/** Rows are tab stops: Enter or Space opens one, the up and down arrows go to the row above or below. */
+function rowKey(event: KeyboardEvent<HTMLTableRowElement>, open: () => void): void {
+  if (event.target !== event.currentTarget) return;
+  if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    open();
+  } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+    const next = event.key === 'ArrowDown' ? event.currentTarget.nextElementSibling : event.currentTarget.previousElementSibling;
+    if (next instanceof HTMLTableRowElement && next.tabIndex === 0) {
+      event.preventDefault();
+      next.focus();
+    }
+  }
 }
 
 const isInDoubt = (m: MigrationSummary) => (m.report?.outcome ?? m.phase) === 'in-doubt';

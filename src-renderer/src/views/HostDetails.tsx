@@ -1,8 +1,9 @@
 import { useState } from 'react';
 import { useFerry } from '../store/context';
-import { ErrorBox, KeyValue, StateBadge, StateDot, UsageBar, stateLabel, useAction } from '../components/common';
+import { ErrorBox, KeyValue, StateBadge, StateDot, UsageBar, stateLabel } from '../components/common';
 import { formatBytes, formatMiB } from '../util/format';
 import { StorageTab } from './StorageTab';
+import { ConfirmDialog } from '../dialogs/ConfirmDialog';
 
 export function HostDetails({ hostName }: { hostName: string }) {
   const host = useFerry((s) => s.hosts.find((h) => h.name === hostName));
@@ -11,7 +12,7 @@ export function HostDetails({ hostName }: { hostName: string }) {
   const removeHost = useFerry((s) => s.removeHost);
   const openDialog = useFerry((s) => s.openDialog);
   const connectError = useFerry((s) => s.connectErrors[hostName]);
-  const remove = useAction();
+  const [confirmRemove, setConfirmRemove] = useState(false);
   if (!host) return <div className="empty-state">This connection no longer exists.</div>;
   const connected = host.state === 'connected';
 
@@ -35,13 +36,19 @@ export function HostDetails({ hostName }: { hostName: string }) {
               Evacuate host…
             </button>
           ) : null}
-          <button type="button" disabled={remove.busy} onClick={() => void remove.run(() => removeHost(host.name))}>
+          <button type="button" onClick={() => setConfirmRemove(true)}>
             Remove Connection
           </button>
         </div>
       </header>
       <ErrorBox error={connectError} title="Could not connect" />
-      <ErrorBox error={remove.error} />
+      {confirmRemove ? (
+        <ConfirmDialog title={`Remove ${host.name}?`} confirmLabel="Remove connection" action={() => removeHost(host.name)} onDone={() => setConfirmRemove(false)} onCancel={() => setConfirmRemove(false)}>
+          <p>
+            Ferry forgets the connection <strong>{host.name}</strong> ({host.uri}). Nothing on the host changes: its VMs and storage stay as they are, and you can add it again later.
+          </p>
+        </ConfirmDialog>
+      ) : null}
       {host.stateReason && !connectError ? <div className="warning-box">{host.stateReason}</div> : null}
       <div className="tabs" role="tablist">
         <button type="button" role="tab" aria-selected={tab === 'overview'} className={tab === 'overview' ? 'active' : ''} onClick={() => setTab('overview')}>
@@ -121,7 +128,13 @@ function HostOverview({ hostName }: { hostName: string }) {
           </tr>
         </thead>
         <tbody>
-          {(vms ?? []).length === 0 ? (
+          {!vms ? (
+            <tr>
+              <td colSpan={5} className="muted" aria-busy="true">
+                Loading VMs…
+              </td>
+            </tr>
+          ) : vms.length === 0 ? (
             <tr>
               <td colSpan={5} className="muted">
                 No VMs on this host yet. Use “New VM”.

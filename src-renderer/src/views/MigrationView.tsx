@@ -6,6 +6,7 @@ import { ErrorBox, StateBadge, useAction } from '../components/common';
 import { MigrationCharts } from '../components/MigrationCharts';
 import { MigrationReportView, Stat } from '../components/MigrationReportView';
 import { formatBytes, formatDuration, formatRate, percent } from '../util/format';
+import { migrationAnnouncement } from './migration-announcement';
 
 const TIMELINE: Array<{ phase: MigrationPhase; label: string }> = [
   { phase: 'preflight', label: 'Checks' },
@@ -115,6 +116,9 @@ export function MigrationView({ id }: { id: string }) {
           </div>
         </div>
       </header>
+      <div className="sr-only" role="status" aria-live="polite" aria-atomic="true" aria-label="Migration progress">
+        {migrationAnnouncement(summary)}
+      </div>
       <PhaseTimeline phase={summary.phase} seen={seen} copiesDisks={summary.mode !== 'live'} />
       {last?.notConverging && !final ? (
         <div className="warning-box converge" role="alert" aria-label="Not converging">

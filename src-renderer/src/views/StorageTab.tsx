@@ -3,6 +3,9 @@ import { useFerry } from '../store/context';
 import { volumeKey } from '../store/store';
 import { ErrorBox, StateBadge, UsageBar, useAction } from '../components/common';
 import { formatBytes } from '../util/format';
+import { ConfirmDialog } from '../dialogs/ConfirmDialog';
+
+type Confirming = { kind: 'pool'; pool: string } | { kind: 'volume'; pool: string; volume: string } | null;
 
 export function StorageTab({ hostName }: { hostName: string }) {
   const pools = useFerry((s) => s.pools[hostName]);
@@ -17,6 +20,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
   const volumes = useFerry((s) => (poolName ? s.volumes[volumeKey(hostName, poolName)] : undefined));
   const volumeError = useFerry((s) => (poolName ? s.volumeErrors[volumeKey(hostName, poolName)] : undefined));
   const action = useAction();
+  const [confirming, setConfirming] = useState<Confirming>(null);
 
   useEffect(() => {
     void loadPools(hostName);
@@ -25,20 +29,22 @@ export function StorageTab({ hostName }: { hostName: string }) {
     if (poolName && pool?.active) void loadVolumes(hostName, poolName);
   }, [hostName, poolName, pool?.active, loadVolumes]);
 
-  const poolAction = (kind: 'start' | 'stop' | 'delete') =>
+  const poolAction = (kind: 'start' | 'stop') =>
     void action.run(async () => {
       if (!poolName) return;
       if (kind === 'start') await api.call('pools.start', { host: hostName, pool: poolName });
       if (kind === 'stop') await api.call('pools.stop', { host: hostName, pool: poolName });
-      if (kind === 'delete') await api.call('pools.delete', { host: hostName, pool: poolName });
       await loadPools(hostName);
     });
-  const deleteVolume = (name: string) =>
-    void action.run(async () => {
-      if (!poolName) return;
-      await api.call('volumes.delete', { host: hostName, pool: poolName, name });
-      await Promise.all([loadVolumes(hostName, poolName), loadPools(hostName)]);
-    });
+  // Deletes run inside the confirmation, which shows their errors; the lists reload after.
+  const deletePool = async (pool: string) => {
+    await api.call('pools.delete', { host: hostName, pool });
+    await loadPools(hostName);
+  };
+  const deleteVolume = async (pool: string, name: string) => {
+    await api.call('volumes.delete', { host: hostName, pool, name });
+    await Promise.all([loadVolumes(hostName, pool), loadPools(hostName)]);
+  };
 
   return (
     <div className="storage">
@@ -90,7 +96,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
                     Start Pool
                   </button>
                 )}
-                <button type="button" disabled={action.busy} onClick={() => poolAction('delete')}>
+                <button type="button" disabled={action.busy} onClick={() => setConfirming({ kind: 'pool', pool: pool.name })}>
                   Delete Pool
                 </button>
                 <button type="button" className="primary" disabled={!pool.active} onClick={() => openDialog({ kind: 'new-volume', host: hostName, pool: pool.name })}>
@@ -127,7 +133,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
                     <td>{formatBytes(v.allocationBytes)}</td>
                     <td className="mono small">{v.backingChain[0]?.path ?? '—'}</td>
                     <td className="row-actions">
-                      <button type="button" className="ghost small" aria-label={`Delete volume ${v.name}`} disabled={action.busy} onClick={() => deleteVolume(v.name)}>
+                      <button type="button" className="ghost small" aria-label={`Delete volume ${v.name}`} disabled={action.busy} onClick={() => poolName && setConfirming({ kind: 'volume', pool: poolName, volume: v.name })}>
                         Delete
                       </button>
                     </td>
@@ -140,6 +146,26 @@ export function StorageTab({ hostName }: { hostName: string }) {
           <div className="empty-state">Select or add a pool.</div>
         )}
       </div>
+      {confirming?.kind === 'pool' ? (
+        <ConfirmDialog title={`Delete pool ${confirming.pool}?`} confirmLabel="Delete pool" action={() => deletePool(confirming.pool)} onDone={() => setConfirming(null)} onCancel={() => setConfirming(null)}>
+          <p>
+            This removes the definition of the storage pool <strong>{confirming.pool}</strong> from {hostName}. Its volumes stay on disk, but Ferry no longer lists them until you add the pool again.
+          </p>
+        </ConfirmDialog>
+      ) : null}
+      {confirming?.kind === 'volume' ? (
+        <ConfirmDialog
+          title={`Delete volume ${confirming.volume}?`}
+          confirmLabel="Delete volume"
+          action={() => deleteVolume(confirming.pool, confirming.volume)}
+          onDone={() => setConfirming(null)}
+          onCancel={() => setConfirming(null)}
+        >
+          <p>
+            This deletes the disk image <strong>{confirming.volume}</strong> from pool {confirming.pool} on {hostName}. Its contents are lost and cannot be recovered.
+          </p>
+        </ConfirmDialog>
+      ) : null}
     </div>
   );
 }

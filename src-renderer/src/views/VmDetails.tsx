@@ -7,8 +7,9 @@ import { Tabs } from '../components/Tabs';
 import { ConsoleTab } from './vm/ConsoleTab';
 import { OverviewTab } from './vm/OverviewTab';
 import { Icon } from '../components/icons';
+import { ConfirmDialog } from '../dialogs/ConfirmDialog';
 
-type Action = 'start' | 'pause' | 'resume' | 'shutdown' | 'destroy';
+type Action = 'start' | 'pause' | 'resume' | 'shutdown';
 type VmTab = 'overview' | 'console';
 
 export function VmDetails({ hostName, vmName }: { hostName: string; vmName: string }) {
@@ -20,6 +21,7 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
   const [loadError, setLoadError] = useState<ErrorInfo | null>(null);
   const action = useAction();
   const [tab, setTab] = useState<VmTab>('overview');
+  const [confirmForceOff, setConfirmForceOff] = useState(false);
   const state = summary?.state ?? details?.state ?? 'unknown';
 
   useEffect(() => {
@@ -47,12 +49,17 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
             ? await api.call('vms.pause', input)
             : kind === 'resume'
               ? await api.call('vms.resume', input)
-              : kind === 'shutdown'
-                ? await api.call('vms.shutdown', input)
-                : await api.call('vms.destroy', input);
+              : await api.call('vms.shutdown', input);
       setDetails(result);
       vmChanged(result);
     });
+
+  // Runs inside the confirmation, which shows its error.
+  const forceOff = async () => {
+    const result = await api.call('vms.destroy', { host: hostName, name: vmName });
+    setDetails(result);
+    vmChanged(result);
+  };
 
   const running = state === 'running';
   const paused = state === 'paused' || state === 'suspended';
@@ -87,7 +94,7 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
             <Icon name="power" size={13} />
             Shut Down
           </button>
-          <button type="button" disabled={action.busy || off} onClick={() => act('destroy')}>
+          <button type="button" disabled={action.busy || off} onClick={() => setConfirmForceOff(true)}>
             <span className="glyph" aria-hidden="true">■</span>
             Force Off
           </button>
@@ -100,6 +107,13 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
           </button>
         </div>
       </header>
+      {confirmForceOff ? (
+        <ConfirmDialog title={`Force off ${vmName}?`} confirmLabel="Force Off" action={forceOff} onDone={() => setConfirmForceOff(false)} onCancel={() => setConfirmForceOff(false)}>
+          <p>
+            This stops <strong>{vmName}</strong> on {hostName} at once, like pulling the power cord. Anything the guest has not written to disk is lost; use Shut Down to let it stop cleanly.
+          </p>
+        </ConfirmDialog>
+      ) : null}
       <ErrorBox error={action.error} />
       <ErrorBox error={loadError} />
       <Tabs
