@@ -1,5 +1,5 @@
 import { createStore, type StateCreator, type StoreApi } from 'zustand/vanilla';
-import type { HostInfo, HostSummary, MigrationRecord, MigrationSample, MigrationSummary, PoolSummary, VmDetails, VmSummary, VolumeInfo } from '../../../src-main/core/api/types';
+import type { HostInfo, HostInventory, HostSummary, MigrationRecord, MigrationSample, MigrationSummary, PoolSummary, VmDetails, VmSummary, VolumeInfo } from '../../../src-main/core/api/types';
 import { errorInfo, type EngineEvents, type ErrorInfo, type FerryApi } from '../api/types';
 import { RingBuffer } from './ring';
 
@@ -48,6 +48,15 @@ export interface HostsSlice {
   loadInfo(host: string): Promise<void>;
 }
 
+export interface InventorySlice {
+  /** When each host's inventory was last read by the engine (ISO), and why the last read failed. */
+  inventoryAt: Record<string, string | null>;
+  inventoryErrors: Record<string, ErrorInfo>;
+  /** Asks for every connected host's inventory and, from then on, its changes ('inventory' events). */
+  subscribeInventory(): Promise<void>;
+  inventoryChanged(host: string, inventory: HostInventory | null): void;
+}
+
 export interface VmsSlice {
   vms: Record<string, VmSummary[]>;
   vmErrors: Record<string, ErrorInfo>;
@@ -85,7 +94,7 @@ export interface MigrationsSlice {
   recoverMigrations(): Promise<MigrationSummary[]>;
 }
 
-export type FerryState = UiSlice & ConnectionsSlice & HostsSlice & VmsSlice & StorageSlice & MigrationsSlice;
+export type FerryState = UiSlice & ConnectionsSlice & HostsSlice & InventorySlice & VmsSlice & StorageSlice & MigrationsSlice;
 type Slice<T> = StateCreator<FerryState, [], [], T>;
 
 export const volumeKey = (host: string, pool: string) => `${host}/${pool}`;
@@ -114,8 +123,9 @@ const connectionsSlice: Slice<ConnectionsSlice> = (set, get) => ({
     try {
       const hosts = await get().api.call('hosts.list', {});
       set({ hosts, hostsLoaded: true, hostsError: null });
+      void get().subscribeInventory();
       for (const host of hosts) {
-        if (host.state === 'connected') void refreshHost(get, host.name);
+        if (host.state === 'connected') void get().loadInfo(host.name);
         else if (options?.autoconnect && host.autoconnect && host.state === 'disconnected') void get().connectHost(host.name);
       }
     } catch (error) {
@@ -169,9 +179,38 @@ const connectionsSlice: Slice<ConnectionsSlice> = (set, get) => ({
   },
 });
 
+/** A host just connected: its details, and its inventory read at once (the engine keeps it current after). */
 async function refreshHost(get: () => FerryState, host: string): Promise<void> {
-  await Promise.allSettled([get().loadVms(host), get().loadInfo(host), get().loadPools(host)]);
+  const inventory = get()
+    .api.call('inventory.refresh', { host })
+    .then((found) => {
+      if (found) get().inventoryChanged(host, found);
+    });
+  await Promise.allSettled([inventory, get().loadInfo(host)]);
 }
+
+const inventorySlice: Slice<InventorySlice> = (set, get) => ({
+  inventoryAt: {},
+  inventoryErrors: {},
+  async subscribeInventory() {
+    try {
+      for (const inventory of await get().api.call('inventory.subscribe', {})) get().inventoryChanged(inventory.host, inventory);
+    } catch (error) {
+      set({ hostsError: errorInfo(error) });
+    }
+  },
+  inventoryChanged(host, inventory) {
+    set((s) => {
+      // A list the engine has not read yet (null) is left out: components show it as loading.
+      const vms = inventory?.vms ? { ...s.vms, [host]: inventory.vms } : without(s.vms, host);
+      const pools = inventory?.pools ? { ...s.pools, [host]: inventory.pools } : without(s.pools, host);
+      const volumes = Object.fromEntries(Object.entries(s.volumes).filter(([key]) => !key.startsWith(`${host}/`)));
+      for (const [pool, list] of Object.entries(inventory?.volumes ?? {})) volumes[volumeKey(host, pool)] = list;
+      const inventoryErrors = inventory?.error ? { ...s.inventoryErrors, [host]: inventory.error } : without(s.inventoryErrors, host);
+      return { vms, pools, volumes, inventoryErrors, inventoryAt: { ...s.inventoryAt, [host]: inventory?.refreshedAt ?? null } };
+    });
+  },
+});
 
 const hostsSlice: Slice<HostsSlice> = (set, get) => ({
   info: {},
@@ -311,6 +350,7 @@ export function createFerryStore(api: FerryApi): FerryStore {
     ...uiSlice(api)(...a),
     ...connectionsSlice(...a),
     ...hostsSlice(...a),
+    ...inventorySlice(...a),
     ...vmsSlice(...a),
     ...storageSlice(...a),
     ...migrationsSlice(...a),
@@ -324,5 +364,6 @@ export function connectEvents(store: FerryStore): () => void {
     if (event.name === 'host-state') state.hostState(event.payload);
     else if (event.name === 'migration-sample') state.migrationSample(event.payload);
     else if (event.name === 'migration-update') state.migrationUpdate(event.payload);
+    else if (event.name === 'inventory') state.inventoryChanged(event.payload.host, event.payload.inventory);
   });
 }
