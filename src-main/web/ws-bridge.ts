@@ -1,6 +1,6 @@
 import type { WebSocket, WebSocketServer } from 'ws';
 import { isChannel, type EngineEvent } from '../core/api/contract.js';
-import type { FerryEngine } from '../core/engine.js';
+import type { CallContext, FerryEngine } from '../core/engine.js';
 import { FerryError, toFerryError } from '../core/errors.js';
 import { throttleEvents } from './throttle.js';
 
@@ -18,10 +18,14 @@ export function attachBridge(wss: WebSocketServer, engine: FerryEngine, options:
   }, options.sampleIntervalMs ?? 250);
   const unsubscribe = engine.onEvent(throttle.push);
 
+  let pages = 0;
   wss.on('connection', (socket: WebSocket) => {
+    // Each page is its own caller, so the consoles it opened close when its socket does.
+    const caller = { owner: `web-${++pages}` };
     socket.on('message', (data, isBinary) => {
-      void handle(engine, socket, isBinary ? null : data.toString());
+      void handle(engine, socket, isBinary ? null : data.toString(), caller);
     });
+    socket.on('close', () => engine.consoles.closeOwner(caller.owner));
   });
 
   return () => {
@@ -30,7 +34,7 @@ export function attachBridge(wss: WebSocketServer, engine: FerryEngine, options:
   };
 }
 
-async function handle(engine: FerryEngine, socket: WebSocket, text: string | null): Promise<void> {
+async function handle(engine: FerryEngine, socket: WebSocket, text: string | null, caller: CallContext): Promise<void> {
   let id: unknown = null;
   try {
     if (text === null) throw new FerryError('invalid-input', 'Binary frames are not part of the Ferry protocol');
@@ -45,7 +49,7 @@ async function handle(engine: FerryEngine, socket: WebSocket, text: string | nul
     id = typeof envelope.id === 'number' || typeof envelope.id === 'string' ? envelope.id : null;
     if (id === null) throw new FerryError('invalid-input', 'The request needs an id (number or string)');
     if (!isChannel(envelope.channel)) throw new FerryError('invalid-input', `Unknown channel ${JSON.stringify(envelope.channel)}`);
-    const value = await engine.call(envelope.channel, envelope.input);
+    const value = await engine.call(envelope.channel, envelope.input, caller);
     send(socket, { id, ok: true, value });
   } catch (error) {
     send(socket, { id, ok: false, error: toFerryError(error).toJSON() });

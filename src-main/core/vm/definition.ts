@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { ChannelArgs } from '../api/contract.js';
 import { storedPathSchema, vmNameSchema } from '../api/names.js';
-import type { VmDefinition } from '../api/types.js';
+import type { VmDefinition, VmNic } from '../api/types.js';
+import { MAX_NICS, macAddressSchema, nicModelSchema, nicNetworkSchema } from '../api/vm-hardware.js';
 
 /**
  * A definition as read back from a host. It is checked again, not trusted because Ferry wrote
@@ -27,7 +28,10 @@ export const vmDefinitionSchema = z.object({
     }),
   ),
   nic: z.object({ model: z.enum(['virtio-net-pci', 'e1000']), mac: z.string() }).nullable(),
+  nics: z.array(z.object({ model: nicModelSchema, mac: macAddressSchema, network: nicNetworkSchema })).max(MAX_NICS).optional(),
   kernel: z.object({ path: storedPathSchema('kernel'), initrd: storedPathSchema('kernel').optional(), append: z.string().optional() }).optional(),
+  // Absent in definitions written before Ferry gave VMs a display: those have none.
+  display: z.enum(['vga', 'none']).optional(),
   createdAt: z.string(),
   adopted: z.object({ argv: z.array(z.string()), qmpSocket: z.string() }).optional(),
 }) satisfies z.ZodType<VmDefinition, unknown>;
@@ -36,6 +40,23 @@ export const vmDefinitionSchema = z.object({
 export function randomMac(): string {
   const bytes = [...randomBytes(3)].map((byte) => byte.toString(16).padStart(2, '0'));
   return `52:54:00:${bytes.join(':')}`;
+}
+
+/** The VM's NICs in guest order: the list, or for an older definition its one user-mode NIC. */
+export function definitionNics(definition: Pick<VmDefinition, 'nic' | 'nics'>): VmNic[] {
+  if (definition.nics) return definition.nics;
+  return definition.nic ? [{ model: definition.nic.model, mac: definition.nic.mac, network: { type: 'user' } }] : [];
+}
+
+/** The bridges a VM's NICs need on the host it runs on. */
+export function definitionBridges(definition: Pick<VmDefinition, 'nic' | 'nics'>): string[] {
+  return [...new Set(definitionNics(definition).flatMap((nic) => (nic.network.type === 'bridge' ? [nic.network.bridge] : [])))];
+}
+
+/** NICs as given to vms.define: the list when there is one, else the older single `nic` choice. */
+export function nicsFromArgs(args: Pick<ChannelArgs<'vms.define'>, 'nic' | 'nics'>): VmNic[] {
+  if (args.nics) return args.nics.map((nic) => ({ model: nic.model, mac: nic.mac ?? randomMac(), network: nic.network }));
+  return args.nic === 'none' ? [] : [{ model: args.nic, mac: randomMac(), network: { type: 'user' } }];
 }
 
 export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType: string, diskFormats: Array<'qcow2' | 'raw'>): VmDefinition {
@@ -47,7 +68,9 @@ export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType:
     cpuModel: args.cpuModel,
     accel: args.accel,
     disks: args.disks.map((disk, index) => ({ path: disk.path, format: diskFormats[index] ?? 'raw', cache: disk.cache })),
-    nic: args.nic === 'none' ? null : { model: args.nic, mac: randomMac() },
+    nic: null,
+    nics: nicsFromArgs(args),
+    display: args.display,
     createdAt: new Date().toISOString(),
   };
   if (args.kernel) {

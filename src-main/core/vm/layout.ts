@@ -8,6 +8,8 @@ export function vmLayout(name: string) {
     qmpSocket: posix.join(remoteLayout.runDir, `${name}.qmp`),
     pidFile: posix.join(remoteLayout.runDir, `${name}.pid`),
     vncSocket: posix.join(remoteLayout.runDir, `${name}.vnc`),
+    /** The serial line as a socket for an interactive console; QEMU also copies it to serialLog. */
+    serialSocket: posix.join(remoteLayout.runDir, `${name}.serial`),
     serialLog: posix.join(remoteLayout.logs, `${name}.serial.log`),
   };
 }

@@ -1,6 +1,8 @@
 import type { VmDefinition } from '../api/types.js';
 import { QEMU_BINARY } from '../host/info.js';
+import { definitionNics } from './definition.js';
 import type { VmLayout } from './layout.js';
+import { tapDeviceName } from './nic-names.js';
 
 export interface LaunchOptions {
   /** Whether /dev/kvm is usable on the host; decides 'auto'. */
@@ -10,6 +12,14 @@ export interface LaunchOptions {
   /** Start with the CPUs stopped. */
   paused?: boolean;
 }
+
+/**
+ * The seccomp filter every Ferry-built QEMU runs under: no obsolete system calls, no changing
+ * scheduling or CPU affinity. elevateprivileges=deny is left out because it refuses setsid(),
+ * which -daemonize needs, and spawn=deny because it refuses fork(), which -daemonize and an
+ * offline migration's "-incoming exec:" need (QEMU 7.2 exits with "Bad system call" otherwise).
+ */
+export const QEMU_SANDBOX = 'on,obsolete=deny,resourcecontrol=deny';
 
 /** QEMU's option syntax uses commas as separators; a literal comma is written twice. */
 const optionValue = (value: string) => value.replace(/,/g, ',,');
@@ -41,7 +51,9 @@ export function buildQemuArgv(definition: VmDefinition, layout: VmLayout, option
     '-display', 'none',
     '-vnc', `unix:${layout.vncSocket}`,
     '-qmp', `unix:${optionValue(layout.qmpSocket)},server=on,wait=off`,
-    '-chardev', `file,id=ferry-serial0,path=${optionValue(layout.serialLog)},append=on`,
+    // A socket for an interactive console that also appends everything to the serial log, which
+    // is what the heartbeat probe and 'vms.serial' read; QEMU logs with or without a client.
+    '-chardev', `socket,id=ferry-serial0,path=${optionValue(layout.serialSocket)},server=on,wait=off,logfile=${optionValue(layout.serialLog)},logappend=on`,
     '-serial', 'chardev:ferry-serial0',
     '-pidfile', layout.pidFile,
     '-daemonize',
@@ -55,15 +67,31 @@ export function buildQemuArgv(definition: VmDefinition, layout: VmLayout, option
       '-device', `virtio-blk-pci,drive=ferry-disk${index},id=ferry-vd${index}${disk.cache === 'writethrough' || disk.cache === 'directsync' ? ',write-cache=off' : ''}`,
     );
   });
-  if (definition.nic) {
-    argv.push('-netdev', 'user,id=ferry-net0', '-device', `${definition.nic.model},netdev=ferry-net0,id=ferry-nic0,mac=${definition.nic.mac}`);
-  }
+  argv.push(...nicArgs(definition));
+  argv.push('-sandbox', QEMU_SANDBOX);
+  // Part of the device model, so it comes from the definition: both sides of a migration agree.
+  if (definition.display === 'vga') argv.push('-device', 'VGA,id=ferry-vga0');
   if (definition.kernel) {
     argv.push('-kernel', definition.kernel.path);
     if (definition.kernel.initrd) argv.push('-initrd', definition.kernel.initrd);
     if (definition.kernel.append) argv.push('-append', definition.kernel.append);
   }
   return withIncoming(argv, options);
+}
+
+/**
+ * NIC i is always netdev ferry-net<i> and device ferry-nic<i>, as the single NIC of older
+ * definitions was: a VM started before NIC lists existed still migrates to one built here. A
+ * bridge NIC's tap is opened by name (see launch.ts for how it joins the bridge); QEMU runs no
+ * scripts, which the sandbox would refuse anyway.
+ */
+export function nicArgs(definition: VmDefinition): string[] {
+  return definitionNics(definition).flatMap((nic, index) => {
+    const netdev = nic.network.type === 'bridge'
+      ? `tap,id=ferry-net${index},ifname=${tapDeviceName(definition.name, index)},script=no,downscript=no`
+      : `user,id=ferry-net${index}`;
+    return ['-netdev', netdev, '-device', `${nic.model},netdev=ferry-net${index},id=ferry-nic${index},mac=${nic.mac}`];
+  });
 }
 
 function withIncoming(argv: string[], options: LaunchOptions): string[] {

@@ -38,7 +38,7 @@ describe('buildQemuArgv', () => {
     expect(values(argv, '-qmp')).toEqual(['unix:/run/ferry/web1.qmp,server=on,wait=off']);
     expect(values(argv, '-vnc')).toEqual(['unix:/run/ferry/web1.vnc']);
     expect(values(argv, '-pidfile')).toEqual(['/run/ferry/web1.pid']);
-    expect(values(argv, '-chardev')).toEqual(['file,id=ferry-serial0,path=/var/lib/ferry/logs/web1.serial.log,append=on']);
+    expect(values(argv, '-chardev')).toEqual(['socket,id=ferry-serial0,path=/run/ferry/web1.serial,server=on,wait=off,logfile=/var/lib/ferry/logs/web1.serial.log,logappend=on']);
     expect(values(argv, '-serial')).toEqual(['chardev:ferry-serial0']);
     expect(argv).toContain('-daemonize');
     expect(argv).toContain('-nodefaults');
