@@ -121,7 +121,18 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
         selected={tab}
         onSelect={setTab}
         tabs={[
-          { id: 'overview', label: 'Overview', render: () => <OverviewTab details={details} summary={summary} /> },
+          {
+            id: 'overview',
+            label: 'Overview',
+            render: () =>
+              details ? (
+                <OverviewTab details={details} summary={summary} />
+              ) : loadError ? null : (
+                <div className="muted pad" aria-busy="true">
+                  Reading the VM’s details…
+                </div>
+              ),
+          },
           { id: 'console', label: 'Console', render: () => <ConsoleTab hostName={hostName} vmName={vmName} active={!off} /> },
         ]}
       />
