@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { VmDetails } from '../../core/api/types.js';
+import { DEFAULT_CPU_MODEL } from '../../core/api/vm-hardware.js';
 import { FerryError } from '../../core/errors.js';
 import { printError, table } from '../output.js';
 import { jsonFlag, runChannel } from '../run.js';
@@ -40,7 +41,7 @@ export function vmCommand(): Command {
     .requiredOption('--vcpus <n>', 'virtual CPUs', Number)
     .option('--disk <path[,format=F]>', 'a disk image (repeat for more)', collect, [])
     .option('--machine <type>', 'versioned machine type (default: the host QEMU\'s q35)')
-    .option('--cpu <model>', 'named CPU model', 'qemu64')
+    .option('--cpu <model>', 'named CPU model', DEFAULT_CPU_MODEL)
     .option('--accel <accel>', 'auto | kvm | tcg', 'auto')
     .option('--nic <model>', 'none | virtio-net-pci | e1000', 'none')
     .option('--kernel <path>', 'direct kernel boot: kernel on the host')

@@ -1,12 +1,11 @@
 import { posix } from 'node:path';
 import type { VmDefinition } from '../api/types.js';
 import { FerryError } from '../errors.js';
-import { remoteLayout } from '../paths.js';
 import { parseImageChain } from '../storage/image-info.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
-import { buildQemuArgv } from '../vm/qemu-argv.js';
+import { launchQemu } from '../vm/launch.js';
 import type { PlannedDisk, RunContext } from './run-context.js';
 
 /** The definition as it must look on the destination: same hardware, disks at their new paths. */
@@ -60,9 +59,8 @@ export async function prepareDestinationImages(context: RunContext, incremental:
 export async function startDestinationQemu(context: RunContext, definition: VmDefinition, extraArgv: string[] = []): Promise<string> {
   const layout = vmLayout(definition.name);
   await context.pushUndo({ kind: 'kill-qemu', host: context.options.to, pidFile: layout.pidFile, qmpSocket: layout.qmpSocket });
-  const argv = [...buildQemuArgv(definition, layout, { kvmUsable: context.kvmOnDestination, incoming: true }), ...extraArgv];
-  const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
-  const result = await context.destination.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: 60_000 });
+  const result = await launchQemu(context.destination, definition, { kvmUsable: context.kvmOnDestination, incoming: true, extraArgv });
+  const argv = result.argv;
   if (result.code !== 0) {
     throw new FerryError('migration-failed', `The destination QEMU on ${context.options.to} did not start: ${result.stderr.trim()}`, {
       hint: 'Check that the destination has the same QEMU machine type and can open the disks.',

@@ -4,7 +4,7 @@ import { remoteLayout } from '../paths.js';
 import { parseImageChain } from '../storage/image-info.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import { vmLayout } from '../vm/layout.js';
-import { buildQemuArgv } from '../vm/qemu-argv.js';
+import { launchQemu } from '../vm/launch.js';
 import { destinationDefinition, prepareDestinationImages } from './destination.js';
 import { MonitorHandle } from './monitor-handle.js';
 import { freePorts } from './ports.js';
@@ -73,10 +73,12 @@ export async function runOfflineMigration(context: RunContext, sourceSocket: str
     const resume = options.keepState && sourceSocket !== null;
     // Started paused: a QEMU that has not run the guest yet can still be thrown away if Ferry
     // dies here. It runs only after the commit point is in the journal.
-    const argv = buildQemuArgv(definition, layout, { kvmUsable: context.kvmOnDestination, paused: true });
-    if (resume) argv.push('-incoming', `exec:cat ${stateFile}`);
-    const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
-    const started = await context.destination.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: 120_000 });
+    const started = await launchQemu(context.destination, definition, {
+      kvmUsable: context.kvmOnDestination,
+      paused: true,
+      extraArgv: resume ? ['-incoming', `exec:cat ${stateFile}`] : [],
+      timeoutMs: 120_000,
+    });
     if (started.code !== 0) {
       throw new FerryError('migration-failed', `The VM did not start on ${options.to}: ${started.stderr.trim()}`, { hint: 'Check the machine type and disks on the destination; Ferry undoes the rest, and the report says where the VM is.' });
     }

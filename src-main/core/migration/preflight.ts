@@ -3,6 +3,8 @@ import type { HostInfo, ModeAvailability, PreflightItem, PreflightReport, VmDefi
 import { shellCommand } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { livePids } from '../vm/state.js';
+import { definitionBridges } from '../vm/definition.js';
+import { bridgeMissingError, missingBridges } from '../vm/launch.js';
 import { vmLayout } from '../vm/layout.js';
 import { existingImage } from './destination.js';
 import type { SourceDisk } from './disks.js';
@@ -108,14 +110,15 @@ export async function runPreflight(facts: PreflightFacts, early?: EarlyChecks): 
   const modes = availableModes(facts.sourceState, facts.disks);
   const streamCrosses = facts.options.mode !== 'offline' || facts.disks.some((disk) => !disk.shared);
   // The checks that ask a host run side by side; their items keep a fixed order in the report.
-  const [local, name, disks, blockers, network] = await Promise.all([
+  const [local, name, disks, blockers, network, bridges] = await Promise.all([
     localChecks(facts, modes),
     early?.name ?? checkName({ vmName: definition.name, destination: facts.destination, options: facts.options }),
     checkDisks(facts),
     checkBlockers(facts),
     early?.network ?? checkNetwork({ ...facts, streamCrosses }),
+    checkBridges(facts),
   ]);
-  const items = [...local.items.slice(0, local.splitAt), ...name.items, ...local.items.slice(local.splitAt), ...disks.items, ...blockers.items, ...network.items];
+  const items = [...local.items.slice(0, local.splitAt), ...name.items, ...local.items.slice(local.splitAt), ...disks.items, ...blockers.items, ...network.items, ...bridges.items];
   if (facts.disks.length === 0) items.push({ level: 'warning', check: 'disks', message: `${definition.name} has no disks.` });
   return { ok: items.every((item) => item.level !== 'error'), items, modes };
 }
@@ -169,6 +172,18 @@ async function checkNetwork(facts: EarlyFacts & { streamCrosses: boolean }): Pro
   if (reached.reachable === true) result.ok('network', `${options.from} reaches ${facts.destinationAddress} on the migration ports (from ${port}).`);
   else if (reached.reachable === 'untested') result.warning('network', reached.reason);
   else result.error('network', reached.reason, 'Check the address (--address), the firewall on the destination, and the route between the hosts.');
+  return result;
+}
+
+/** Every bridge the VM's NICs are on must exist on the destination, or its QEMU cannot start there. */
+async function checkBridges(facts: PreflightFacts): Promise<Collector> {
+  const result = collector();
+  const bridges = definitionBridges(facts.definition);
+  if (bridges.length === 0) return result;
+  const missing = await missingBridges(facts.destination, bridges);
+  const problem = missing.length > 0 ? bridgeMissingError(facts.options.to, missing) : null;
+  if (problem) result.error('bridge', problem.message, problem.hint);
+  else result.ok('bridge', `${facts.options.to} has bridge ${bridges.join(', ')}.`);
   return result;
 }
 

@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import type { ChannelArgs } from '../api/contract.js';
 import type { VmDefinition, VmDetails, VmSummary } from '../api/types.js';
 import { FerryError } from '../errors.js';

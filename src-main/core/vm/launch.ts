@@ -1,0 +1,78 @@
+import { posix } from 'node:path';
+import type { VmDefinition } from '../api/types.js';
+import { FerryError } from '../errors.js';
+import { remoteLayout } from '../paths.js';
+import { shellCommand } from '../ssh/shell.js';
+import type { ExecResult, HostTransport } from '../ssh/transport.js';
+import { definitionBridges, definitionNics } from './definition.js';
+import { vmLayout } from './layout.js';
+import { withMonitor } from './monitor.js';
+import { tapDeviceName } from './nic-names.js';
+import { buildQemuArgv, type LaunchOptions } from './qemu-argv.js';
+import { stopVmQemu } from './qemu-process.js';
+
+export interface LaunchRequest extends LaunchOptions {
+  /** Appended to the built command line, e.g. an offline migration's "-incoming exec:…". */
+  extraArgv?: string[];
+  timeoutMs?: number;
+}
+
+export interface LaunchResult extends ExecResult {
+  argv: string[];
+}
+
+/** Shell: prints the name of each bridge that does not exist on the host, one a line. */
+export function missingBridgesScript(bridges: readonly string[]): string {
+  return [...bridges.map((bridge) => `[ -d ${shellCommand([`/sys/class/net/${bridge}/bridge`])} ] || echo ${shellCommand([bridge])}`), 'true'].join('\n');
+}
+
+export async function missingBridges(transport: HostTransport, bridges: readonly string[]): Promise<string[]> {
+  if (bridges.length === 0) return [];
+  return (await transport.run(missingBridgesScript(bridges))).split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
+export function bridgeMissingError(host: string, bridges: readonly string[]): FerryError {
+  const first = bridges[0] ?? 'br0';
+  return new FerryError('not-found', `${host} has no bridge ${bridges.join(', ')}`, {
+    hint: `Create it on ${host} (e.g. \`ip link add ${first} type bridge && ip link set ${first} up\`, made permanent in the host's network configuration), or give the NIC user-mode networking.`,
+  });
+}
+
+/** Shell: puts each bridge NIC's tap into its bridge and brings it up. */
+export function attachTapsScript(definition: VmDefinition): string {
+  const commands = definitionNics(definition).flatMap((nic, index) => {
+    if (nic.network.type !== 'bridge') return [];
+    const tap = tapDeviceName(definition.name, index);
+    return [shellCommand(['ip', 'link', 'set', 'dev', tap, 'master', nic.network.bridge]), shellCommand(['ip', 'link', 'set', 'dev', tap, 'up'])];
+  });
+  return commands.join(' && ');
+}
+
+/**
+ * The one way a Ferry-built QEMU is started on a host: by vms.start and by both kinds of
+ * migration destination. Bridge NICs are the reason it exists: QEMU opens each tap by name and
+ * so creates it without the persist flag, which makes the kernel remove it the moment QEMU is gone
+ * however it ends (quit, crash, SIGKILL, migrated away); Ferry then puts it into its bridge while
+ * the guest is still stopped, so the guest never runs with a NIC that is not connected. A VM that
+ * was asked to run is started with -S for that and continued after.
+ */
+export async function launchQemu(transport: HostTransport, definition: VmDefinition, request: LaunchRequest): Promise<LaunchResult> {
+  const layout = vmLayout(definition.name);
+  const bridges = definition.adopted ? [] : definitionBridges(definition);
+  const missing = await missingBridges(transport, bridges);
+  if (missing.length > 0) throw bridgeMissingError(transport.label, missing);
+  const holdCpus = bridges.length > 0 && !request.paused && !request.incoming;
+  const argv = [...buildQemuArgv(definition, layout, { ...request, paused: request.paused || holdCpus }), ...(request.extraArgv ?? [])];
+  const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
+  const result = await transport.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: request.timeoutMs ?? 60_000 });
+  if (result.code !== 0 || bridges.length === 0) return { ...result, argv };
+  const attached = await transport.exec(attachTapsScript(definition));
+  if (attached.code !== 0) {
+    await stopVmQemu(transport, definition.name, { quitFirst: true, waitMs: 3_000, graceMs: 2_000 });
+    throw new FerryError('remote-command-failed', `The NICs of "${definition.name}" could not join their bridge on ${transport.label}: ${attached.stderr.trim()}`, {
+      hint: 'Check the bridge with `ip -d link show` there; QEMU was stopped again.',
+    });
+  }
+  if (holdCpus) await withMonitor(transport, layout.qmpSocket, (qmp) => qmp.execute('cont'));
+  return { ...result, argv };
+}
