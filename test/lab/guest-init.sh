@@ -61,9 +61,21 @@ if [ -b /dev/vda ]; then
   ) &
 fi
 
+# Serial console: every line typed on ttyS0 comes back as "ferry-echo: <line>", so a test can prove
+# that a console's keystrokes reach the guest. tty0 is the VGA screen (when the VM has one), so the
+# graphical console has something to show; without a display the writes there go nowhere.
+(
+  while IFS= read -r line; do
+    echo "ferry-echo: $line" > /dev/ttyS0
+    echo "ferry-echo: $line" 2>/dev/null > /dev/tty0
+  done
+) < /dev/ttyS0 &
+printf '\n  Ferry lab guest\n  Type on the serial console: each line comes back as ferry-echo.\n\n' 2>/dev/null > /dev/tty0
+
 n=0
 while true; do
   n=$((n + 1))
   echo "ferry-heartbeat $n disk=$(cat /tmp/last-record)" > /dev/ttyS0
+  [ $((n % 25)) -eq 1 ] && echo "ferry-heartbeat $n" 2>/dev/null > /dev/tty0
   sleep 0.2
 done
