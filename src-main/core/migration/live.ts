@@ -7,7 +7,7 @@ import { destinationDefinition, prepareDestinationImages, startDestinationQemu }
 import type { QmpClient, QmpEvent } from '../qmp/index.js';
 import { MonitorHandle } from './monitor-handle.js';
 import { sleep, throwIfCancelled, type RunContext } from './run-context.js';
-import { Sampler, type BlockJobInfo, type MigrateInfo } from './sampler.js';
+import { Sampler, sampledDisks, type BlockJobInfo, type MigrateInfo } from './sampler.js';
 import { addPskCredentials, installPsk, tlsCredsId } from './tls.js';
 import { uriHost } from '../api/host-address.js';
 
@@ -80,7 +80,7 @@ export async function runLiveMigration(context: RunContext, sourceSocket: string
     if (context.sourceRunning) await context.pushUndo({ kind: 'resume-source', host: options.from, qmpSocket: sourceSocket });
     const watch = new DestinationWatch(context, destination);
 
-    const sampler = new Sampler(context.startedAt, context.disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path })));
+    const sampler = new Sampler(context.startedAt, sampledDisks(context.disks, context.options.incremental));
     if (mirroring && nbdPort !== null) {
       context.setPhase('copying-disks');
       for (const disk of copied) {
@@ -259,7 +259,7 @@ async function pollMirrors(context: RunContext, source: MonitorHandle, sampler: 
  * Completes every mirror while the source is paused at pre-switchover, as libvirt does. The guest
  * is paused here, so completion is awaited by event rather than by polling.
  */
-async function completeMirrors(context: RunContext, source: MonitorHandle, indices: number[]): Promise<void> {
+async function completeMirrors(context: RunContext, source: MonitorHandle, sampler: Sampler, indices: number[]): Promise<void> {
   for (const index of indices) await source.command('block-job-cancel', { device: mirrorJob(index) });
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -273,16 +273,19 @@ async function completeMirrors(context: RunContext, source: MonitorHandle, indic
     }
     const failed = mine.find((job) => job.error !== undefined);
     if (failed) throw new FerryError('migration-failed', `Finishing the disk copy failed: ${failed.error}`, { hint: 'Ferry undoes the move; the report says where the VM is.' });
-    if (mine.every((job) => job.status === 'concluded')) return;
+    if (mine.every((job) => job.status === 'concluded')) {
+      for (const job of mine) sampler.mirrorConcluded(job.id.replace('ferry-mirror', 'ferry-disk'));
+      return;
+    }
     if (Date.now() > deadline) throw new FerryError('timeout', 'The disk copies did not finish at switch-over', { hint: 'Ferry undoes the move; the report says where the VM is.' });
     await changed;
   }
 }
 
 /** Completes the mirrors and lets the paused source go on; returns true once it has. */
-async function switchOver(context: RunContext, source: MonitorHandle, mirrorIndices: number[]): Promise<boolean> {
+async function switchOver(context: RunContext, source: MonitorHandle, sampler: Sampler, mirrorIndices: number[]): Promise<boolean> {
   context.setPhase('switchover');
-  await completeMirrors(context, source, mirrorIndices);
+  await completeMirrors(context, source, sampler, mirrorIndices);
   // Once the source continues, the destination receives the device state and is the copy that
   // runs: from here the migration only goes forwards.
   await context.commit();
@@ -315,7 +318,7 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
   for (;;) {
     throwIfCancelled(context.signal);
     // At pre-switchover the guest is paused: act on the event at once, without a query first.
-    if (announced === 'pre-switchover' && !switchedOver) switchedOver = await switchOver(context, source, mirrorIndices);
+    if (announced === 'pre-switchover' && !switchedOver) switchedOver = await switchOver(context, source, sampler, mirrorIndices);
     const info = await source.query<MigrateInfo>('query-migrate');
     const status = info.status ?? 'none';
     const jobs = mirrorIndices.length > 0 && !switchedOver ? await blockJobs(context, source) : [];
@@ -328,7 +331,7 @@ async function watchMemory(context: RunContext, source: MonitorHandle, sampler: 
         throw new FerryError('migration-failed', `QEMU reports the migration ${status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}`, { hint: 'Check the link and the destination host, then try again.' });
       case 'pre-switchover':
         // Once only: a query racing the continue can still read pre-switchover.
-        if (!switchedOver) switchedOver = await switchOver(context, source, mirrorIndices);
+        if (!switchedOver) switchedOver = await switchOver(context, source, sampler, mirrorIndices);
         break;
       case 'device':
         context.setPhase('switchover');

@@ -9,7 +9,7 @@ import { destinationDefinition, prepareDestinationImages } from './destination.j
 import { MonitorHandle } from './monitor-handle.js';
 import { freePorts } from './ports.js';
 import { sleep, throwIfCancelled, type PlannedDisk, type RunContext } from './run-context.js';
-import { Sampler, type TransferTotals } from './sampler.js';
+import { Sampler, sampledDisks, type TransferTotals } from './sampler.js';
 import { installPsk, tlsCredsId } from './tls.js';
 import { stopProcess } from '../vm/qemu-process.js';
 import { copyFileBetweenHosts } from '../remote/stream-file.js';
@@ -54,7 +54,7 @@ export async function runOfflineMigration(context: RunContext, sourceSocket: str
   const tlsDirectory = prepared.value;
   throwIfCancelled(context.signal);
   context.setPhase('copying-disks');
-  const sampler = new Sampler(context.startedAt, context.disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path })));
+  const sampler = new Sampler(context.startedAt, sampledDisks(context.disks, options.incremental));
   const totals = new Map<string, TransferTotals>();
   for (const disk of context.disks.filter((candidate) => !candidate.shared)) {
     await copyDisk(context, disk, tlsDirectory, sampler, totals);

@@ -13,6 +13,7 @@ import type { OwnerLock } from './owner-lock.js';
 import type { Plan } from './plan.js';
 import { finishForward, handOverDefinition, removeHelpers, settleBeforeCommit, type Settlement } from './recovery.js';
 import type { MigrationOptions, RunContext } from './run-context.js';
+import { reportedDisks } from './sampler.js';
 import { LiveControls } from './live-controls.js';
 import type { UndoContext, UndoStep } from './undo.js';
 import type { VmClaim } from './vm-claim.js';
@@ -254,16 +255,7 @@ function buildReport(
 ): MigrationReport {
   const finishedAt = Date.now();
   const last = samples[samples.length - 1];
-  const disks = context.disks
-    .filter((disk) => !disk.shared)
-    .map((disk) => {
-      const fromSample = last?.disks.find((entry) => entry.device === disk.source.device)?.transferredBytes ?? 0;
-      const progressed = context.result.diskBytes.get(disk.source.device) ?? fromSample;
-      // A mirror's progress counts unallocated areas too, which cross as cheap zero writes;
-      // what really crosses is at most the data allocated in what was copied.
-      const allocated = context.options.incremental ? disk.source.allocatedBytes : disk.source.chainAllocatedBytes;
-      return { device: disk.source.device, path: disk.source.disk.path, bytes: Math.min(progressed, allocated) };
-    });
+  const disks = reportedDisks(context.disks, last, context.result.diskBytes, context.options.incremental);
   const ramBytes = context.result.ramBytes || last?.ram.transferredBytes || 0;
   const totalTimeMs = finishedAt - context.startedAt;
   const moved = ramBytes + disks.reduce((sum, disk) => sum + disk.bytes, 0);

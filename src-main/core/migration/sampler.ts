@@ -1,4 +1,5 @@
-import type { DiskProgress, MigrationPhase, MigrationSample } from '../api/types.js';
+import type { DiskProgress, MigrationPhase, MigrationReport, MigrationSample } from '../api/types.js';
+import type { PlannedDisk } from './run-context.js';
 
 /** The fields of query-migrate (source side) that progress is computed from. */
 export interface MigrateInfo {
@@ -33,9 +34,54 @@ export interface BlockJobInfo {
  */
 const FIRST_VERDICT_PASS = 3;
 
+/** A disk as the sampler counts it. */
+export interface SampledDisk {
+  device: string;
+  path: string;
+  /**
+   * The most that can really cross for it: the allocated data the migration copies. A mirror's
+   * progress also walks unallocated areas, which cross as cheap zero writes, so without this cap a
+   * nearly empty disk would read as its whole virtual size sent.
+   */
+  countableBytes?: number;
+}
+
+/** The disks of a migration as the sampler counts them: at most the allocated data that is copied. */
+export function sampledDisks(disks: readonly PlannedDisk[], incremental: boolean | undefined): SampledDisk[] {
+  return disks.map((disk) => ({ device: disk.source.device, path: disk.source.disk.path, countableBytes: incremental ? disk.source.allocatedBytes : disk.source.chainAllocatedBytes }));
+}
+
+/**
+ * The report's disks: what the last sample counted (the samples never lose a disk whose job has
+ * gone), so the report says what the chart's last point says. `progressed` is the fallback for a
+ * run that ended before its first sample.
+ */
+export function reportedDisks(disks: readonly PlannedDisk[], last: MigrationSample | undefined, progressed: ReadonlyMap<string, number>, incremental: boolean | undefined): MigrationReport['disks'] {
+  return disks
+    .filter((disk) => !disk.shared)
+    .map((disk) => {
+      const fromSample = last?.disks.find((entry) => entry.device === disk.source.device)?.transferredBytes;
+      const allocated = incremental ? disk.source.allocatedBytes : disk.source.chainAllocatedBytes;
+      const bytes = fromSample ?? Math.min(progressed.get(disk.source.device) ?? 0, allocated);
+      return { device: disk.source.device, path: disk.source.disk.path, bytes };
+    });
+}
+
+/**
+ * Bytes of a disk counted as sent, the same for the charts and the report: a mirror's progress is
+ * counted as that share of the disk's allocated data; a copy that counts real bytes only up to it.
+ */
+export function countedDiskBytes(done: number, total: number, countableBytes: number | undefined, proportional: boolean): number {
+  if (countableBytes === undefined) return done;
+  if (!proportional) return Math.min(done, countableBytes);
+  return total > 0 ? Math.round(countableBytes * Math.min(1, done / total)) : 0;
+}
+
 /**
  * Turns raw QEMU counters into chart-ready samples. Throughput comes from byte deltas between
- * samples because QEMU's own mbps is averaged per pass and reads low on fast links.
+ * samples because QEMU's own mbps is averaged per pass and reads low on fast links. Transferred
+ * bytes never go down: a mirror job that vanishes (dismissed at switch-over) keeps what it had
+ * counted, so the last sample holds what the report says was sent.
  */
 export class Sampler {
   private readonly startedAt: number;
@@ -43,27 +89,33 @@ export class Sampler {
   private smoothedThroughput = 0;
   /** The least memory left seen during each pass: it must keep shrinking from pass to pass. */
   private readonly passMinimum = new Map<number, number>();
-  private diskBase = new Map<string, { path: string }>();
+  private readonly diskBase = new Map<string, SampledDisk>();
+  /** The last progress of each disk, kept when its job is gone. */
+  private readonly diskProgress = new Map<string, DiskProgress>();
+  private ramTransferred = 0;
 
-  constructor(startedAt: number, disks: Array<{ device: string; path: string }>) {
+  constructor(startedAt: number, disks: SampledDisk[]) {
     this.startedAt = startedAt;
-    for (const disk of disks) this.diskBase.set(disk.device, { path: disk.path });
+    for (const disk of disks) this.diskBase.set(disk.device, disk);
+  }
+
+  /** A mirror concluded (its job reached the end): all of its data is across. */
+  mirrorConcluded(device: string): void {
+    const base = this.diskBase.get(device);
+    const previous = this.diskProgress.get(device);
+    if (!base || !previous) return;
+    this.diskProgress.set(device, { ...previous, transferredBytes: previous.totalBytes, remainingBytes: 0 });
   }
 
   sample(now: number, phase: MigrationPhase, info: MigrateInfo | null, jobs: BlockJobInfo[], diskCopied?: Map<string, TransferTotals>): MigrationSample {
     const ram = info?.ram ?? {};
     const pageSize = ram['page-size'] ?? 4096;
-    const disks: DiskProgress[] = [...this.diskBase.entries()].map(([device, base]) => {
-      const job = jobs.find((candidate) => candidate.device === device);
-      const copied = diskCopied?.get(device);
-      if (job) return { device, path: base.path, transferredBytes: job.offset, remainingBytes: Math.max(0, job.len - job.offset), totalBytes: job.len };
-      if (copied) return { device, path: base.path, transferredBytes: copied.transferred, remainingBytes: Math.max(0, copied.total - copied.transferred), totalBytes: copied.total };
-      return { device, path: base.path, transferredBytes: 0, remainingBytes: 0, totalBytes: 0 };
-    });
-    const movedBytes = (ram.transferred ?? 0) + disks.reduce((sum, disk) => sum + disk.transferredBytes, 0);
+    const disks: DiskProgress[] = [...this.diskBase.values()].map((base) => this.diskSample(base, jobs, diskCopied));
+    this.ramTransferred = Math.max(this.ramTransferred, ram.transferred ?? 0);
+    const movedBytes = this.ramTransferred + disks.reduce((sum, disk) => sum + disk.transferredBytes, 0);
     if (this.last && now > this.last.at) {
       const instant = ((movedBytes - this.last.bytes) * 1000) / (now - this.last.at);
-      // An exponential average keeps the chart readable without hiding a real change for long.
+      // An exponential average keeps the time-left estimate steady without hiding a real change for long.
       this.smoothedThroughput = this.smoothedThroughput === 0 ? instant : this.smoothedThroughput * 0.6 + instant * 0.4;
     }
     this.last = { at: now, bytes: movedBytes };
@@ -75,7 +127,7 @@ export class Sampler {
       t: now - this.startedAt,
       phase,
       pass: ram['dirty-sync-count'] ?? 0,
-      ram: { transferredBytes: ram.transferred ?? 0, remainingBytes: ram.remaining ?? 0, totalBytes: ram.total ?? 0 },
+      ram: { transferredBytes: this.ramTransferred, remainingBytes: ram.remaining ?? 0, totalBytes: ram.total ?? 0 },
       disks,
       throughputBps: throughput,
       dirtyRateBps,
@@ -84,6 +136,29 @@ export class Sampler {
       throttlePercent: info?.['cpu-throttle-percentage'] ?? 0,
       notConverging,
     };
+  }
+
+  private diskSample(base: SampledDisk, jobs: BlockJobInfo[], diskCopied: Map<string, TransferTotals> | undefined): DiskProgress {
+    const { device, path, countableBytes } = base;
+    const job = jobs.find((candidate) => candidate.device === device);
+    const copied = diskCopied?.get(device);
+    const previous = this.diskProgress.get(device);
+    let next: DiskProgress;
+    if (job) {
+      const total = countableBytes ?? job.len;
+      next = { device, path, transferredBytes: countedDiskBytes(job.offset, job.len, countableBytes, true), remainingBytes: 0, totalBytes: total };
+    } else if (copied) {
+      const total = countableBytes === undefined ? copied.total : Math.min(copied.total, countableBytes);
+      next = { device, path, transferredBytes: countedDiskBytes(copied.transferred, copied.total, countableBytes, false), remainingBytes: 0, totalBytes: total };
+    } else {
+      // No job (not started yet, or dismissed at switch-over): what was counted stays counted.
+      return previous ?? { device, path, transferredBytes: 0, remainingBytes: 0, totalBytes: 0 };
+    }
+    next.transferredBytes = Math.max(next.transferredBytes, previous?.transferredBytes ?? 0);
+    next.totalBytes = Math.max(next.totalBytes, next.transferredBytes);
+    next.remainingBytes = next.totalBytes - next.transferredBytes;
+    this.diskProgress.set(device, next);
+    return next;
   }
 
   private convergenceVerdict(pass: number, remaining: number, dirtyRate: number, throughput: number): string | null {
