@@ -15,6 +15,7 @@ import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/v
 import type { HostTransport, TransportState } from './ssh/transport.js';
 import { resolveSshConfig } from './ssh/config.js';
 import { adoptVm } from './vm/adopt.js';
+import { updateVm } from './vm/edit.js';
 import { readHostStats } from './vm/stats.js';
 import { EvacuationService } from './migration/evacuation.js';
 import { MigrationService } from './migration/service.js';
@@ -259,6 +260,7 @@ export class FerryEngine extends EventEmitter {
       return { undefined: name };
     },
     'vms.start': async ({ host, name }) => startVm(await this.vmHost(host), name),
+    'vms.update': async (args) => updateVm(await this.vmHost(args.host), args),
     'vms.pause': async ({ host, name }) => pauseVm(await this.vmHost(host), name),
     'vms.resume': async ({ host, name }) => resumeVm(await this.vmHost(host), name),
     'vms.shutdown': async ({ host, name, timeoutMs }) => shutdownVm(await this.vmHost(host), name, timeoutMs),

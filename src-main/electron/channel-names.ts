@@ -33,6 +33,7 @@ export const CHANNEL_NAMES = [
   'vms.destroy',
   'vms.adopt',
   'vms.serial',
+  'vms.update',
   'migrations.modes',
   'migrations.check',
   'migrations.start',

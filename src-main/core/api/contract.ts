@@ -11,7 +11,7 @@ import {
   vmNameSchema,
   volumeNameSchema,
 } from './names.js';
-import { DEFAULT_CPU_MODEL, MAX_NICS, vmNicInput } from './vm-hardware.js';
+import { DEFAULT_CPU_MODEL, MAX_NICS, bootOrderSchema, vmNicInput } from './vm-hardware.js';
 import type {
   EvacuationSummary,
   HostInfo,
@@ -104,6 +104,10 @@ export const vmDefineInput = vmRef.extend({
   nic: z.enum(['none', 'virtio-net-pci', 'e1000']).default('none'),
   /** NICs in guest order; when given, `nic` is ignored. */
   nics: z.array(vmNicInput).max(MAX_NICS).optional(),
+  /** An ISO image on the host, attached read-only as a CD-ROM (to install from). */
+  cdrom: diskPathSchema.optional(),
+  boot: bootOrderSchema.optional(),
+  autostart: z.boolean().optional(),
   kernel: kernelPathSchema.optional(),
   initrd: kernelPathSchema.optional(),
   /** vga: a standard VGA card, shown by the graphical console; none: serial only. */
@@ -113,6 +117,18 @@ export const vmDefineInput = vmRef.extend({
     .max(4096)
     .regex(/^[A-Za-z0-9 ._,:=/+@-]*$/, 'may use letters, digits, spaces and . _ , : = / + @ - only')
     .optional(),
+});
+
+/** vms.update: what is given replaces what the stopped VM has; cdrom null ejects the ISO. */
+export const vmUpdateInput = vmRef.extend({
+  memoryMiB: z.number().int().min(16).max(4 * 1024 * 1024).optional(),
+  vcpus: z.number().int().min(1).max(512).optional(),
+  cpuModel: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+  disks: z.array(vmDiskInput).max(16).optional(),
+  nics: z.array(vmNicInput).max(MAX_NICS).optional(),
+  cdrom: diskPathSchema.nullable().optional(),
+  boot: bootOrderSchema.optional(),
+  autostart: z.boolean().optional(),
 });
 
 export const vmAdoptInput = vmRef.extend({ qmpSocket: absolutePathSchema });
@@ -223,6 +239,8 @@ export const channels = {
   'vms.shutdown': { input: vmShutdownInput, output: {} as VmDetails },
   'vms.destroy': { input: vmRef, output: {} as VmDetails },
   'vms.adopt': { input: vmAdoptInput, output: {} as VmDetails },
+  /** Changes a stopped VM's hardware; refused while it runs. */
+  'vms.update': { input: vmUpdateInput, output: {} as VmDetails },
   'vms.serial': { input: vmSerialInput, output: {} as { text: string } },
   'migrations.modes': { input: z.object({ vm: vmNameSchema, from: hostNameSchema, to: hostNameSchema }), output: {} as ModeAvailability[] },
   'migrations.check': { input: migrationInput, output: {} as PreflightReport },

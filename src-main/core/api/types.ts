@@ -80,6 +80,8 @@ export interface VmNic {
   network: VmNicNetwork;
 }
 
+export type VmBootDevice = 'cdrom' | 'disk' | 'network';
+
 export interface VmDefinition {
   name: string;
   memoryMiB: number;
@@ -92,6 +94,12 @@ export interface VmDefinition {
   nic: { model: 'virtio-net-pci' | 'e1000'; mac: string } | null;
   /** The NICs in guest order. Definitions written before there was a list have only `nic`, a user-mode NIC. */
   nics?: VmNic[];
+  /** An ISO image in a CD-ROM drive, for installing a guest; absent = no drive (as in older definitions). */
+  cdrom?: string;
+  /** The order the firmware tries devices in; absent = its own default (and no bootindex, as before). */
+  boot?: VmBootDevice[];
+  /** Start the VM when its host boots. */
+  autostart?: boolean;
   kernel?: { path: string; initrd?: string; append?: string };
   /** The graphical display device; absent (definitions from before there was one) means none. */
   display?: 'vga' | 'none';

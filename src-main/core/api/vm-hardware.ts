@@ -50,3 +50,9 @@ export const MAX_NICS = 8;
 
 /** A boot device QEMU tries, in order: the CD-ROM, the first disk, the network. */
 export const bootDeviceSchema = z.enum(['cdrom', 'disk', 'network']);
+
+/** A boot order: each device at most once. */
+export const bootOrderSchema = z
+  .array(bootDeviceSchema)
+  .max(3)
+  .refine((devices) => new Set(devices).size === devices.length, { message: 'name each boot device once' });

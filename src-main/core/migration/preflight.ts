@@ -175,10 +175,15 @@ async function checkNetwork(facts: EarlyFacts & { streamCrosses: boolean }): Pro
   return result;
 }
 
-/** Every bridge the VM's NICs are on must exist on the destination, or its QEMU cannot start there. */
+/** Every bridge the VM's NICs are on, and its install ISO, must be on the destination, or its QEMU cannot start there. */
 async function checkBridges(facts: PreflightFacts): Promise<Collector> {
   const result = collector();
   const bridges = definitionBridges(facts.definition);
+  const iso = facts.definition.cdrom;
+  // The ISO is not copied with the disks: it is read-only and usually already on every host.
+  if (iso !== undefined && (await facts.destination.exec(shellCommand(['test', '-r', iso]))).code !== 0) {
+    result.error('cdrom', `The ISO ${iso} in ${facts.definition.name}'s CD-ROM drive is not on ${facts.options.to}.`, 'Copy it to the same path there, or eject it (Edit, or vms.update with cdrom null) while the VM is off.');
+  }
   if (bridges.length === 0) return result;
   const missing = await missingBridges(facts.destination, bridges);
   const problem = missing.length > 0 ? bridgeMissingError(facts.options.to, missing) : null;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ChannelArgs } from '../api/contract.js';
 import { storedPathSchema, vmNameSchema } from '../api/names.js';
 import type { VmDefinition, VmNic } from '../api/types.js';
-import { MAX_NICS, macAddressSchema, nicModelSchema, nicNetworkSchema } from '../api/vm-hardware.js';
+import { MAX_NICS, bootOrderSchema, macAddressSchema, nicModelSchema, nicNetworkSchema } from '../api/vm-hardware.js';
 
 /**
  * A definition as read back from a host. It is checked again, not trusted because Ferry wrote
@@ -29,6 +29,9 @@ export const vmDefinitionSchema = z.object({
   ),
   nic: z.object({ model: z.enum(['virtio-net-pci', 'e1000']), mac: z.string() }).nullable(),
   nics: z.array(z.object({ model: nicModelSchema, mac: macAddressSchema, network: nicNetworkSchema })).max(MAX_NICS).optional(),
+  cdrom: storedPathSchema('disk').optional(),
+  boot: bootOrderSchema.optional(),
+  autostart: z.boolean().optional(),
   kernel: z.object({ path: storedPathSchema('kernel'), initrd: storedPathSchema('kernel').optional(), append: z.string().optional() }).optional(),
   // Absent in definitions written before Ferry gave VMs a display: those have none.
   display: z.enum(['vga', 'none']).optional(),
@@ -73,6 +76,9 @@ export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType:
     display: args.display,
     createdAt: new Date().toISOString(),
   };
+  if (args.cdrom) definition.cdrom = args.cdrom;
+  if (args.boot) definition.boot = args.boot;
+  if (args.autostart) definition.autostart = true;
   if (args.kernel) {
     definition.kernel = { path: args.kernel };
     if (args.initrd) definition.kernel.initrd = args.initrd;

@@ -105,7 +105,7 @@ export async function listVms(host: VmHost, options: ListVmsOptions = {}): Promi
   );
 }
 
-async function diskFormat(host: VmHost, path: string, given: 'qcow2' | 'raw' | undefined): Promise<'qcow2' | 'raw'> {
+export async function diskFormat(host: VmHost, path: string, given: 'qcow2' | 'raw' | undefined): Promise<'qcow2' | 'raw'> {
   const result = await host.transport.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path]));
   const chain = result.code === 0 ? parseImageChain(result.stdout) : null;
   if (!chain?.[0]) {
@@ -121,6 +121,13 @@ async function diskFormat(host: VmHost, path: string, given: 'qcow2' | 'raw' | u
   return found;
 }
 
+/** The install ISO must already be on the host: Ferry attaches it, it does not upload it. */
+export async function requireIso(host: VmHost, path: string): Promise<void> {
+  if ((await host.transport.exec(shellCommand(['test', '-f', path, '-a', '-r', path]))).code !== 0) {
+    throw new FerryError('not-found', `${path} is not a readable file on ${host.name}`, { hint: 'Copy the ISO to the host first (for example into a pool directory), then give its full path.' });
+  }
+}
+
 export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): Promise<VmDetails> {
   const layout = vmLayout(args.name);
   if ((await host.transport.exec(shellCommand(['test', '-e', layout.definition]))).code === 0 || (await livePids(host.transport, [args.name])).has(args.name)) {
@@ -133,6 +140,7 @@ export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): P
       throw new FerryError('not-found', `${file} is not readable on ${host.name}`, { hint: 'Kernel and initrd must already be on the host.' });
     }
   }
+  if (args.cdrom) await requireIso(host, args.cdrom);
   if (args.initrd && !args.kernel) throw new FerryError('invalid-input', '--initrd needs --kernel', { hint: 'Direct kernel boot takes a kernel, and optionally an initrd and arguments.' });
   const info = await readHostInfo(host.name, host.transport);
   const machineType = args.machineType ?? info.defaultMachineType;

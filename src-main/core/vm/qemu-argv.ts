@@ -1,4 +1,4 @@
-import type { VmDefinition } from '../api/types.js';
+import type { VmBootDevice, VmDefinition } from '../api/types.js';
 import { QEMU_BINARY } from '../host/info.js';
 import { definitionNics } from './definition.js';
 import type { VmLayout } from './layout.js';
@@ -64,9 +64,10 @@ export function buildQemuArgv(definition: VmDefinition, layout: VmLayout, option
     argv.push(
       '-blockdev', `driver=file,node-name=ferry-file${index},filename=${optionValue(disk.path)},cache.direct=${direct},cache.no-flush=${noFlush}`,
       '-blockdev', `driver=${disk.format},node-name=ferry-disk${index},file=ferry-file${index},cache.direct=${direct},cache.no-flush=${noFlush}`,
-      '-device', `virtio-blk-pci,drive=ferry-disk${index},id=ferry-vd${index}${disk.cache === 'writethrough' || disk.cache === 'directsync' ? ',write-cache=off' : ''}`,
+      '-device', `virtio-blk-pci,drive=ferry-disk${index},id=ferry-vd${index}${disk.cache === 'writethrough' || disk.cache === 'directsync' ? ',write-cache=off' : ''}${index === 0 ? bootIndex(definition, 'disk') : ''}`,
     );
   });
+  argv.push(...cdromArgs(definition));
   argv.push(...nicArgs(definition));
   argv.push('-sandbox', QEMU_SANDBOX);
   // Part of the device model, so it comes from the definition: both sides of a migration agree.
@@ -90,8 +91,27 @@ export function nicArgs(definition: VmDefinition): string[] {
     const netdev = nic.network.type === 'bridge'
       ? `tap,id=ferry-net${index},ifname=${tapDeviceName(definition.name, index)},script=no,downscript=no`
       : `user,id=ferry-net${index}`;
-    return ['-netdev', netdev, '-device', `${nic.model},netdev=ferry-net${index},id=ferry-nic${index},mac=${nic.mac}`];
+    return ['-netdev', netdev, '-device', `${nic.model},netdev=ferry-net${index},id=ferry-nic${index},mac=${nic.mac}${index === 0 ? bootIndex(definition, 'network') : ''}`];
   });
+}
+
+/**
+ * ",bootindex=N" for the device that is N-th in the boot order (the first disk, the CD-ROM, the
+ * first NIC), or nothing: a definition without a boot order keeps the command line it always had.
+ */
+export function bootIndex(definition: VmDefinition, device: VmBootDevice): string {
+  const position = definition.boot?.indexOf(device) ?? -1;
+  return position < 0 ? '' : `,bootindex=${position + 1}`;
+}
+
+/** The install ISO, read-only on the machine's own IDE/AHCI bus (both i440fx and q35 have one). */
+export function cdromArgs(definition: VmDefinition): string[] {
+  if (!definition.cdrom) return [];
+  return [
+    '-blockdev', `driver=file,node-name=ferry-cdfile,filename=${optionValue(definition.cdrom)},read-only=on`,
+    '-blockdev', 'driver=raw,node-name=ferry-cdrom,file=ferry-cdfile,read-only=on',
+    '-device', `ide-cd,drive=ferry-cdrom,id=ferry-cd0${bootIndex(definition, 'cdrom')}`,
+  ];
 }
 
 function withIncoming(argv: string[], options: LaunchOptions): string[] {

@@ -36,7 +36,7 @@ describe('parseChannelInput', () => {
     expect(args).toEqual({ host: 'a', pool: 'p', name: 'v.qcow2', capacity: 1024 ** 3, format: 'qcow2', preallocation: 'off' });
     const vm = parseChannelInput('vms.define', { host: 'a', name: 'vm', memoryMiB: 64, vcpus: 1, disks: [{ path: '/var/lib/ferry/images/d/' }] });
     expect(vm.accel).toBe('auto');
-    expect(vm.cpuModel).toBe('qemu64');
+    expect(vm.cpuModel).toBe('Nehalem-v1');
     expect(vm.nic).toBe('none');
     expect(vm.disks).toEqual([{ path: '/var/lib/ferry/images/d', cache: 'none' }]);
   });

@@ -71,3 +71,17 @@ describe('vms.define input', () => {
     expect(nics[1]?.mac).not.toBe(nics[0]?.mac);
   });
 });
+
+describe('CD-ROM, boot order and autostart in definitions', () => {
+  it('parses them, refuses a boot device named twice, and holds the ISO path to the disk-path rules', () => {
+    expect(vmDefinitionSchema.parse({ ...older, cdrom: '/srv/iso/a.iso', boot: ['cdrom', 'disk'], autostart: true })).toMatchObject({ cdrom: '/srv/iso/a.iso', boot: ['cdrom', 'disk'], autostart: true });
+    expect(vmDefinitionSchema.safeParse({ ...older, boot: ['disk', 'disk'] }).success).toBe(false);
+    expect(vmDefinitionSchema.safeParse({ ...older, cdrom: '/etc/shadow' }).success).toBe(false);
+    expect(vmDefineInput.safeParse({ host: 'a', name: 'n1', memoryMiB: 64, vcpus: 1, cdrom: 'relative.iso' }).success).toBe(false);
+  });
+
+  it('carries them from vms.define into the definition', () => {
+    const definition = definitionFromArgs(vmDefineInput.parse({ host: 'a', name: 'n1', memoryMiB: 64, vcpus: 1, cdrom: '/srv/iso/a.iso', boot: ['cdrom', 'disk'], autostart: true }), 'pc-q35-7.2', []);
+    expect(definition).toMatchObject({ cdrom: '/srv/iso/a.iso', boot: ['cdrom', 'disk'], autostart: true });
+  });
+});

@@ -68,3 +68,31 @@ describe('buildQemuArgv: confinement', () => {
     expect(argv).toEqual(['qemu-system-x86_64', '-m', '64']);
   });
 });
+
+describe('buildQemuArgv: CD-ROM and boot order', () => {
+  const disk = { path: '/var/lib/ferry/images/hw1.qcow2', format: 'qcow2' as const, cache: 'none' as const };
+
+  it('adds no CD-ROM and no bootindex to a definition without them, as before', () => {
+    const argv = buildQemuArgv(definition({ disks: [disk], nic: { model: 'e1000', mac: '52:54:00:aa:bb:cc' } }), layout, { kvmUsable: false });
+    expect(argv.join(' ')).not.toMatch(/bootindex|ide-cd/);
+  });
+
+  it('attaches the ISO read-only and numbers the boot devices in the order given', () => {
+    const argv = buildQemuArgv(
+      definition({
+        disks: [disk, { ...disk, path: '/var/lib/ferry/images/hw1-data.qcow2' }],
+        nics: [{ model: 'e1000', mac: '52:54:00:00:00:01', network: { type: 'user' } }],
+        cdrom: '/srv/iso/alma,9.iso',
+        boot: ['cdrom', 'network', 'disk'],
+      }),
+      layout,
+      { kvmUsable: false },
+    );
+    const devices = values(argv, '-device');
+    expect(values(argv, '-blockdev')).toContain('driver=file,node-name=ferry-cdfile,filename=/srv/iso/alma,,9.iso,read-only=on');
+    expect(devices).toContain('ide-cd,drive=ferry-cdrom,id=ferry-cd0,bootindex=1');
+    expect(devices).toContain('e1000,netdev=ferry-net0,id=ferry-nic0,mac=52:54:00:00:00:01,bootindex=2');
+    expect(devices).toContain('virtio-blk-pci,drive=ferry-disk0,id=ferry-vd0,bootindex=3');
+    expect(devices).toContain('virtio-blk-pci,drive=ferry-disk1,id=ferry-vd1');
+  });
+});
