@@ -88,6 +88,7 @@ export class FerryEngine extends EventEmitter {
       transport: (host) => this.transport(host),
       connectedHosts: () => this.connections.connectedHosts(),
       publish: (host, inventory) => this.publish('inventory', { host, inventory }),
+      monitorHeld: (host, vm) => this.migrations.isMigrating(host, vm),
     });
     this.onEvent((event) => {
       // Where a VM runs changes with its migration's phases: both hosts are read again at once.

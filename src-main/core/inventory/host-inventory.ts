@@ -20,6 +20,8 @@ export interface HostInventoryOptions {
   transport: () => Promise<HostTransport>;
   /** Called with the host's whole inventory whenever something in it changed. */
   changed: (inventory: HostInventory) => void;
+  /** Whether Ferry itself holds this VM's monitor now (a migration of this process). */
+  monitorHeld?: (vm: string) => boolean;
   intervals?: Partial<typeof REFRESH_INTERVALS>;
 }
 
@@ -135,7 +137,7 @@ export class HostInventoryWatcher {
       next.error = null;
       next.refreshedAt = new Date().toISOString();
     }
-    if (change.vms) keepUnknownStates(change.vms, this.state.vms);
+    if (change.vms) keepUnknownStates(change.vms, this.state.vms, this.options.monitorHeld ?? (() => false));
     const changed =
       JSON.stringify([next.vms, next.pools, next.volumes, next.error]) !== JSON.stringify([this.state.vms, this.state.pools, this.state.volumes, this.state.error]);
     this.state = next;
@@ -144,12 +146,13 @@ export class HostInventoryWatcher {
 }
 
 /**
- * A monitor Ferry itself holds (a migration in progress) answers "busy", which reads as 'unknown':
- * the VM is as it was a moment ago, so the last state read stays rather than flickering.
+ * A monitor Ferry itself holds (a migration of this process) answers "busy", which reads as
+ * 'unknown': that VM is as it was a moment ago, so the last state read stays rather than
+ * flickering. Any other unreachable monitor (a hung QEMU, another program) stays 'unknown'.
  */
-function keepUnknownStates(vms: VmSummary[], previous: VmSummary[] | null): void {
+function keepUnknownStates(vms: VmSummary[], previous: VmSummary[] | null, monitorHeld: (vm: string) => boolean): void {
   for (const vm of vms) {
-    if (vm.state !== 'unknown') continue;
+    if (vm.state !== 'unknown' || !monitorHeld(vm.name)) continue;
     const before = previous?.find((v) => v.name === vm.name && v.pid === vm.pid);
     if (before && before.state !== 'unknown') {
       vm.state = before.state;

@@ -10,6 +10,8 @@ export interface InventoryOptions {
   connectedHosts: () => string[];
   /** A host's inventory changed; null: the host is no longer watched (disconnected, lost, removed). */
   publish: (host: string, inventory: HostInventory | null) => void;
+  /** Whether a migration of this process holds the VM's monitor on the host. */
+  monitorHeld?: (host: string, vm: string) => boolean;
   intervals?: Partial<typeof REFRESH_INTERVALS>;
 }
 
@@ -70,6 +72,7 @@ export class Inventory {
       host,
       transport: () => this.options.transport(host),
       changed: (inventory) => this.options.publish(host, inventory),
+      monitorHeld: (vm) => this.options.monitorHeld?.(host, vm) ?? false,
       ...(this.options.intervals ? { intervals: this.options.intervals } : {}),
     });
     this.watchers.set(host, watcher);

@@ -59,6 +59,11 @@ export class MigrationService {
     };
   }
 
+  /** Whether a migration of this process holds the VM on this host (so holds its monitor too). */
+  isMigrating(host: string, vm: string): boolean {
+    return this.claimed.has(`${host}/${vm}`);
+  }
+
   private busyWith(vm: string, from: string): string | undefined {
     return this.claimed.get(`${from}/${vm}`);
   }

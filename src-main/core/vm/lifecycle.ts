@@ -88,8 +88,9 @@ export async function listVms(host: VmHost, options: ListVmsOptions = {}): Promi
   const definitions = new Map(directory.entries.map((entry) => [entry.name, entry.value]));
   const problems = new Map(directory.damaged.map((file) => [file.name, damagedProblem(file)]));
   const names = [...new Set([...definitions.keys(), ...problems.keys(), ...(await socketNames(host.transport, remoteLayout.runDir))])].sort();
-  const pids = await livePids(host.transport, names, adoptedSockets(definitions.values()));
-  return Promise.all(
+  const sockets = adoptedSockets(definitions.values());
+  const pids = await livePids(host.transport, names, sockets);
+  const summaries = await Promise.all(
     names.map(async (name): Promise<VmSummary> => {
       const definition = definitions.get(name) ?? null;
       const pid = pids.get(name);
@@ -103,6 +104,18 @@ export async function listVms(host: VmHost, options: ListVmsOptions = {}): Promi
       return summary;
     }),
   );
+  // A monitor that could not be reached reads as "shut off" (QEMU exited just then). Whether it
+  // really did is asked once more: a QEMU still alive behind an unreachable monitor (stopped,
+  // hung, its connection queue full) is 'unknown', never shut off.
+  const unreachable = summaries.filter((vm) => vm.state === 'shutoff' && vm.pid !== undefined);
+  if (unreachable.length > 0) {
+    const still = await livePids(host.transport, unreachable.map((vm) => vm.name), sockets);
+    for (const vm of unreachable) {
+      if (still.get(vm.name) === vm.pid) vm.state = 'unknown';
+      else delete vm.pid;
+    }
+  }
+  return summaries;
 }
 
 export async function diskFormat(host: VmHost, path: string, given: 'qcow2' | 'raw' | undefined): Promise<'qcow2' | 'raw'> {
