@@ -3,11 +3,16 @@ import { useFerry } from '../store/context';
 import { ErrorBox, KeyValue, StateBadge, StateDot, UsageBar, stateLabel } from '../components/common';
 import { formatBytes, formatMiB } from '../util/format';
 import { StorageTab } from './StorageTab';
+import { HostPerformanceTab } from './HostPerformanceTab';
+import { Tabs } from '../components/Tabs';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
+
+type HostTab = 'overview' | 'storage' | 'performance';
+const notConnected = <div className="empty-state">Connect to see this host’s details.</div>;
 
 export function HostDetails({ hostName }: { hostName: string }) {
   const host = useFerry((s) => s.hosts.find((h) => h.name === hostName));
-  const [tab, setTab] = useState<'overview' | 'storage'>('overview');
+  const [tab, setTab] = useState<HostTab>('overview');
   const connectHost = useFerry((s) => s.connectHost);
   const removeHost = useFerry((s) => s.removeHost);
   const openDialog = useFerry((s) => s.openDialog);
@@ -50,17 +55,16 @@ export function HostDetails({ hostName }: { hostName: string }) {
         </ConfirmDialog>
       ) : null}
       {host.stateReason && !connectError ? <div className="warning-box">{host.stateReason}</div> : null}
-      <div className="tabs" role="tablist">
-        <button type="button" role="tab" aria-selected={tab === 'overview'} className={tab === 'overview' ? 'active' : ''} onClick={() => setTab('overview')}>
-          Overview
-        </button>
-        <button type="button" role="tab" aria-selected={tab === 'storage'} className={tab === 'storage' ? 'active' : ''} onClick={() => setTab('storage')}>
-          Storage
-        </button>
-      </div>
-      <div className="tab-panel" role="tabpanel">
-        {!connected ? <div className="empty-state">Connect to see this host’s details.</div> : tab === 'overview' ? <HostOverview hostName={host.name} /> : <StorageTab hostName={host.name} />}
-      </div>
+      <Tabs
+        label={`${host.name} views`}
+        selected={tab}
+        onSelect={setTab}
+        tabs={[
+          { id: 'overview', label: 'Overview', render: () => (connected ? <HostOverview hostName={host.name} /> : notConnected) },
+          { id: 'storage', label: 'Storage', render: () => (connected ? <StorageTab hostName={host.name} /> : notConnected) },
+          { id: 'performance', label: 'Performance', render: () => (connected ? <HostPerformanceTab hostName={host.name} /> : notConnected) },
+        ]}
+      />
     </section>
   );
 }

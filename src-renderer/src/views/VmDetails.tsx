@@ -6,11 +6,12 @@ import { ErrorBox, StateBadge, useAction } from '../components/common';
 import { Tabs } from '../components/Tabs';
 import { ConsoleTab } from './vm/ConsoleTab';
 import { OverviewTab } from './vm/OverviewTab';
+import { PerformanceTab } from './vm/PerformanceTab';
 import { Icon } from '../components/icons';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
 
 type Action = 'start' | 'pause' | 'resume' | 'shutdown';
-type VmTab = 'overview' | 'console';
+type VmTab = 'overview' | 'console' | 'performance';
 
 export function VmDetails({ hostName, vmName }: { hostName: string; vmName: string }) {
   const api = useFerry((s) => s.api);
@@ -134,6 +135,7 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
               ),
           },
           { id: 'console', label: 'Console', render: () => <ConsoleTab hostName={hostName} vmName={vmName} active={!off} /> },
+          { id: 'performance', label: 'Performance', render: () => <PerformanceTab hostName={hostName} vmName={vmName} running={!off} /> },
         ]}
       />
     </section>
