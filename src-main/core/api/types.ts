@@ -140,6 +140,38 @@ export interface VmDetails extends VmSummary {
   serialLog: string;
   vncSocket: string;
   qemuVersion?: string;
+  /** Each disk of the definition as its image says now (size, space used, backing file). */
+  diskUsage: VmDiskUsage[];
+  confinement?: VmConfinement;
+  autostartFacts?: VmAutostartFacts;
+}
+
+/** What confines a VM's QEMU on its host. */
+export interface VmConfinement {
+  /** The -sandbox options Ferry starts it with; null for an adopted QEMU (its own command line decides). */
+  sandbox: string | null;
+  /** Running only: whether the kernel reports a seccomp filter on the process. */
+  seccompActive?: boolean;
+  /** Running only: the user the QEMU process runs as. */
+  user?: string;
+}
+
+/** Whether the host will start the VM when it boots, and what on the host does it. */
+export interface VmAutostartFacts {
+  /** Ferry's boot script for the VM is on the host. */
+  script: boolean;
+  /** systemd-enabled: Ferry's unit runs the boot scripts; otherwise nothing on the host runs them. */
+  bootService: 'systemd-enabled' | 'systemd-disabled' | 'no-systemd';
+}
+
+export interface VmDiskUsage {
+  path: string;
+  /** null when the image could not be read (missing, or not an image): see `problem`. */
+  virtualSizeBytes: number | null;
+  /** Space the image takes on its storage; null where the storage does not say (some block devices). */
+  allocationBytes: number | null;
+  backingFile: string | null;
+  problem?: string;
 }
 
 export type MigrationMode = 'offline' | 'live' | 'block';

@@ -1,5 +1,5 @@
 import type { ChannelArgs } from '../api/contract.js';
-import type { VmDefinition, VmDetails, VmSummary } from '../api/types.js';
+import type { VmDefinition, VmDetails, VmDiskUsage, VmSummary } from '../api/types.js';
 import { FerryError } from '../errors.js';
 import { readHostInfo } from '../host/info.js';
 import { remoteLayout } from '../paths.js';
@@ -10,6 +10,8 @@ import type { HostTransport } from '../ssh/transport.js';
 import { definitionFromArgs, vmDefinitionSchema } from './definition.js';
 import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
+import { autostartScriptPath, syncAutostart } from './autostart.js';
+import { readHostFacts } from './host-facts.js';
 import { launchQemu } from './launch.js';
 import { stopVmQemu, type StopOutcome } from './qemu-process.js';
 import { livePids, queryStatus, socketNames } from './state.js';
@@ -66,10 +68,40 @@ export async function vmDetails(host: VmHost, name: string): Promise<VmDetails> 
     qmpSocket: socket,
     serialLog: layout.serialLog,
     vncSocket: layout.vncSocket,
+    diskUsage: await diskUsage(host, definition?.disks.map((disk) => disk.path) ?? []),
   };
   if (status.qemuStatus !== undefined) details.qemuStatus = status.qemuStatus;
   if (pid !== undefined) details.pid = pid;
+  const facts = await readHostFacts(host.transport, name, definition, pid);
+  details.confinement = facts.confinement;
+  details.autostartFacts = facts.autostart;
   return details;
+}
+
+const DISK_MARK = 'ferry-disk-usage:';
+
+/** Every disk's image read in one command; -U reads images a running QEMU holds locked. */
+async function diskUsage(host: VmHost, paths: string[]): Promise<VmDiskUsage[]> {
+  if (paths.length === 0) return [];
+  const script = paths
+    .map((path) => `printf '\\n${DISK_MARK}\\n'; ${shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path])} 2>&1`)
+    .join('; ');
+  const output = await host.transport.run(`${script}; true`, { timeoutMs: 60_000 });
+  const chunks = output.split(`\n${DISK_MARK}\n`).slice(1);
+  return paths.map((path, index): VmDiskUsage => {
+    const text = chunks[index] ?? '';
+    const image = parseImageChain(text)?.[0];
+    if (!image) {
+      const problem = text.trim().split('\n').pop()?.replace(/^qemu-img: /, '') || 'could not be read';
+      return { path, virtualSizeBytes: null, allocationBytes: null, backingFile: null, problem };
+    }
+    return {
+      path,
+      virtualSizeBytes: image['virtual-size'],
+      allocationBytes: image['actual-size'] ?? null,
+      backingFile: image['full-backing-filename'] ?? image['backing-filename'] ?? null,
+    };
+  });
 }
 
 /** A run state read a moment ago that a listing may reuse instead of asking the monitor again. */
@@ -160,7 +192,9 @@ export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): P
   if (!info.machineTypes.includes(machineType)) {
     throw new FerryError('unsupported', `QEMU ${info.qemuVersion} on ${host.name} has no machine type ${machineType}`, { hint: `Pick one of: ${info.machineTypes.filter((type) => type.includes('q35')).slice(0, 6).join(', ')}` });
   }
-  await writeJsonFile(host.transport, layout.definition, definitionFromArgs(args, machineType, formats));
+  const definition = definitionFromArgs(args, machineType, formats);
+  await writeJsonFile(host.transport, layout.definition, definition);
+  await syncAutostart(host.transport, definition, info.kvmUsable);
   return vmDetails(host, args.name);
 }
 
@@ -255,7 +289,7 @@ export async function undefineVm(host: VmHost, name: string): Promise<void> {
   if ((await livePid(host, name, definition)) !== undefined) {
     throw new FerryError('busy', `VM "${name}" on ${host.name} is running`, { hint: 'Shut it down or force it off before deleting it; its disks are kept.' });
   }
-  await host.transport.run(shellCommand(['rm', '-f', '--', vmLayout(name).definition]));
+  await host.transport.run(shellCommand(['rm', '-f', '--', vmLayout(name).definition, autostartScriptPath(name)]));
 }
 
 export async function serialTail(host: VmHost, name: string, bytes: number): Promise<string> {

@@ -77,8 +77,9 @@ describe('VM lifecycle', () => {
     });
     expect(defined).toMatchObject({ name: VM, host: 'a', state: 'shutoff', defined: true, memoryMiB: 128, vcpus: 1 });
     expect(defined.pid).toBeUndefined();
-    expect(defined.definition).toMatchObject({ machineType: 'pc-q35-7.2', accel: 'tcg', cpuModel: 'qemu64', disks: [{ path: diskPath, format: 'qcow2', cache: 'none' }], kernel: { path: lab.lab.guest.kernel, initrd: lab.lab.guest.initrd } });
+    expect(defined.definition).toMatchObject({ machineType: 'pc-q35-7.2', accel: 'tcg', cpuModel: 'Nehalem-v1', disks: [{ path: diskPath, format: 'qcow2', cache: 'none' }], kernel: { path: lab.lab.guest.kernel, initrd: lab.lab.guest.initrd } });
     expect(await lab.engine.call('vms.info', { host: 'a', name: VM })).toEqual(defined);
+    expect(defined.diskUsage).toEqual([{ path: diskPath, virtualSizeBytes: 16 * 1024 * 1024, allocationBytes: expect.any(Number), backingFile: null }]);
     expect(await onHost(`stat -c '%a %U' /var/lib/ferry/vms/${VM}.json`)).toBe('600 root\n');
     expect((await lab.engine.call('vms.list', { host: 'a' })).find((vm) => vm.name === VM)).toMatchObject({ state: 'shutoff', defined: true });
     expect((await rejection(lab.engine.call('vms.define', { host: 'a', name: VM, memoryMiB: 64, vcpus: 1 }))).code).toBe('already-exists');
@@ -91,6 +92,8 @@ describe('VM lifecycle', () => {
     const started = await lab.engine.call('vms.start', { host: 'a', name: VM });
     expect(started.state).toBe('running');
     expect(started.qemuStatus).toBe('running');
+    // Read while QEMU holds the image locked.
+    expect(started.diskUsage[0]?.virtualSizeBytes).toBe(16 * 1024 * 1024);
     pid = started.pid ?? 0;
     expect(pid).toBeGreaterThan(0);
     expect((await qemuProcesses(VM)).trim()).toBe(String(pid));
