@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+import { formatBytes } from '../../util/format';
 import { useElementWidth } from '../common';
 import type { PerformanceSeries } from './performance-series';
 import { PERFORMANCE_WINDOW_SECONDS } from './performance-series';
@@ -27,7 +28,7 @@ export function PerformanceCharts({ series, subject, kind }: { series: Performan
   return (
     <div className="charts" ref={ref}>
       <TimeSeriesChart title={`${subject} CPU usage (% of the host's ${cpus})`} points={series.cpu} series={CPU} unit="percent" yDomain={[0, 100]} width={chartWidth} domain={domain} />
-      <TimeSeriesChart title={kind === 'host' ? `${subject} memory in use` : `${subject} memory (QEMU resident set)`} points={series.memory} series={kind === 'host' ? HOST_MEMORY : VM_MEMORY} unit="bytes" width={chartWidth} domain={domain} />
+      <TimeSeriesChart title={kind === 'host' ? `${subject} memory in use (of ${formatBytes(series.memoryTotalBytes)})` : `${subject} memory (QEMU resident set)`} points={series.memory} series={kind === 'host' ? HOST_MEMORY : VM_MEMORY} unit="bytes" width={chartWidth} domain={domain} {...(series.memoryTotalBytes !== null ? { yDomain: [0, series.memoryTotalBytes] as [number, number] } : {})} />
       <TimeSeriesChart title={`${subject} disk I/O`} points={series.disk} series={DISK} unit="rate" width={chartWidth} domain={domain} />
       {series.network ? (
         <TimeSeriesChart title={`${subject} network`} points={series.network} series={NETWORK} unit="rate" width={chartWidth} domain={domain} />
