@@ -12,7 +12,7 @@ const GiB = 1024 ** 3;
 const pools: PoolSummary[] = [{ name: 'images', type: 'dir', path: '/var/lib/ferry/images', autostart: true, active: true, capacityBytes: 100 * GiB, allocationBytes: 10 * GiB, availableBytes: 90 * GiB }];
 const fill = (label: string, value: string) => fireEvent.change(screen.getByLabelText(label, { exact: true }), { target: { value } });
 const details = (name: string): VmDetails => ({
-  name, host: 'kvm1', state: 'shutoff', memoryMiB: 256, vcpus: 1, defined: true, definition: null, qmpSocket: '/run/ferry/x.qmp', serialLog: '/run/ferry/x.log', vncSocket: '/run/ferry/x.vnc',
+  name, host: 'kvm1', state: 'shutoff', memoryMiB: 256, vcpus: 1, defined: true, definition: null, qmpSocket: '/run/ferry/x.qmp', serialLog: '/run/ferry/x.log', vncSocket: '/run/ferry/x.vnc', diskUsage: [],
 });
 
 describe('NewVmDialog', () => {
