@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import { z } from 'zod';
 import { hostAddressProblem } from './host-address.js';
 import { isNormalAbsolutePath, sensitivePathMessage, type PathUse } from './path-rules.js';
@@ -37,7 +36,8 @@ export const absolutePathSchema = z
   .refine((value) => SAFE_PATH_CHARS.test(value), {
     message: "may use letters, digits and _ . / + @ : , = - only (no spaces or shell characters)",
   })
-  .refine((value) => posix.normalize(value) === value || posix.normalize(value) === value.replace(/\/+$/, ''), {
+  // One trailing slash is allowed ("/srv/pool/"); the rule is plain TS so the renderer's forms run it too.
+  .refine((value) => isNormalAbsolutePath(value.replace(/\/$/, '') || '/'), {
     message: 'must be a normalised path (no "..", "." or "//" segments)',
   })
   .refine((value) => !value.split('/').includes('..'), { message: 'must not contain ".."' })

@@ -4,7 +4,8 @@ import { FerryError } from '../errors.js';
 import { writeJsonFile } from '../remote/json-files.js';
 import { randomMac } from './definition.js';
 import { vmLayout } from './layout.js';
-import { diskFormat, loadDefinition, requireIso, vmDetails, type VmHost } from './lifecycle.js';
+import { syncAutostart } from './autostart.js';
+import { diskFormat, kvmUsable, loadDefinition, requireIso, vmDetails, type VmHost } from './lifecycle.js';
 import { livePids } from './state.js';
 
 /**
@@ -46,5 +47,6 @@ export async function updateVm(host: VmHost, args: ChannelArgs<'vms.update'>): P
   if (args.boot !== undefined) next.boot = args.boot;
   if (args.autostart !== undefined) next.autostart = args.autostart;
   await writeJsonFile(host.transport, vmLayout(args.name).definition, next);
+  await syncAutostart(host.transport, next, await kvmUsable(host.transport));
   return vmDetails(host, args.name);
 }

@@ -1,9 +1,10 @@
 import { posix } from 'node:path';
 import type { VmDefinition } from '../api/types.js';
-import { FerryError } from '../errors.js';
+import { FerryError, isFerryError } from '../errors.js';
 import { remoteLayout } from '../paths.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { ExecResult, HostTransport } from '../ssh/transport.js';
+import { syncAutostart } from './autostart.js';
 import { definitionBridges, definitionNics } from './definition.js';
 import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
@@ -65,6 +66,12 @@ export async function launchQemu(transport: HostTransport, definition: VmDefinit
   const argv = [...buildQemuArgv(definition, layout, { ...request, paused: request.paused || holdCpus }), ...(request.extraArgv ?? [])];
   const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
   const result = await transport.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: request.timeoutMs ?? 60_000 });
+  // The boot script follows the command line the VM last started with, on whichever host that is.
+  // Best effort: a VM that runs is not stopped because its boot script could not be written; its
+  // details then say the host has no boot script for it.
+  if (result.code === 0 && definition.autostart) await syncAutostart(transport, definition, request.kvmUsable).catch((error: unknown) => {
+    if (!isFerryError(error)) throw error;
+  });
   if (result.code !== 0 || bridges.length === 0) return { ...result, argv };
   const attached = await transport.exec(attachTapsScript(definition));
   if (attached.code !== 0) {

@@ -85,3 +85,12 @@ describe('CD-ROM, boot order and autostart in definitions', () => {
     expect(definition).toMatchObject({ cdrom: '/srv/iso/a.iso', boot: ['cdrom', 'disk'], autostart: true });
   });
 });
+
+describe('the path rule the renderer shares', () => {
+  it('judges paths exactly as before without node:path', async () => {
+    const { absolutePathSchema } = await import('../../../src-main/core/api/names.js');
+    const ok = (value: string) => absolutePathSchema.safeParse(value).success;
+    expect(['/', '/srv/pool', '/srv/pool/'].every(ok)).toBe(true);
+    expect(['/srv//pool', '/srv/./pool', '/srv/../etc', '/srv/pool//', 'srv'].some(ok)).toBe(false);
+  });
+});
