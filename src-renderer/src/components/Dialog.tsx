@@ -91,6 +91,17 @@ export function Dialog({ title, children, onClose, onSubmit, submitLabel = 'OK',
     };
   }, []);
 
+  // A button pressed while the dialog works (Check, Connect) is disabled and drops focus to the page;
+  // when the work ends, focus goes back to it, or to the first control if it is gone or still disabled.
+  const lastFocused = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    const root = modalRef.current;
+    if (busy || !root || !isTop(tokenRef.current) || root.contains(document.activeElement)) return;
+    const last = lastFocused.current;
+    if (last && root.contains(last) && focusableIn(root).includes(last)) last.focus();
+    else (focusableIn(root)[0] ?? root).focus();
+  }, [busy]);
+
   const trapTab = (event: ReactKeyboardEvent<HTMLDivElement>) => {
     if (event.key !== 'Tab' || !modalRef.current || !isTop(tokenRef.current)) return;
     const items = focusableIn(modalRef.current);
@@ -117,7 +128,7 @@ export function Dialog({ title, children, onClose, onSubmit, submitLabel = 'OK',
 
   return (
     <div className="modal-backdrop">
-      <div ref={modalRef} className="modal" role="dialog" aria-modal="true" aria-labelledby={titleId} aria-busy={busy || undefined} tabIndex={-1} style={{ width }} onKeyDown={trapTab}>
+      <div ref={modalRef} className="modal" role="dialog" aria-modal="true" aria-labelledby={titleId} aria-busy={busy || undefined} tabIndex={-1} style={{ width }} onKeyDown={trapTab} onFocus={(event) => (lastFocused.current = event.target)}>
         <form onSubmit={submit} noValidate>
           <header className="modal-header">
             <h2 id={titleId}>{title}</h2>
