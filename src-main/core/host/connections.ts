@@ -6,6 +6,7 @@ import { FerryError } from '../errors.js';
 import { LocalTransport, SshTransport, parseProxyJump, resolveSshConfig, type SshTransportOptions, type UnknownHostKeyPrompt } from '../ssh/index.js';
 import type { HostTransport, TransportState } from '../ssh/transport.js';
 import type { SavedHost } from './registry.js';
+import { expandHomePath } from '../local-path.js';
 
 export interface Secrets {
   password?: string;
@@ -85,7 +86,7 @@ export class ConnectionManager extends EventEmitter {
   private async sshOptions(host: Extract<SavedHost, { transport: 'ssh' }>, onUnknownHostKey: UnknownHostKeyPrompt | undefined): Promise<SshTransportOptions> {
     const config = await resolveSshConfig(host.address, this.options.sshConfigPath === undefined ? {} : { configPath: this.options.sshConfigPath });
     const secrets = this.secrets.get(host.name) ?? {};
-    const identityFile = host.identityFile ?? config.identityFiles[0] ?? defaultIdentity();
+    const identityFile = host.identityFile !== undefined ? expandHomePath(host.identityFile) : (config.identityFiles[0] ?? defaultIdentity());
     const knownHostsFiles = [{ path: this.options.ferryKnownHosts, writable: true }];
     if (this.options.userKnownHosts) knownHostsFiles.push({ path: this.options.userKnownHosts, writable: false });
     const agent = host.useAgent ? this.options.agentSocket : undefined;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
+import { expandHomePath } from '../local-path.js';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
 import { hostAddressProblem } from '../api/host-address.js';
@@ -76,7 +77,7 @@ export async function resolveSshConfig(alias: string, options: ResolveSshConfigO
   const tokens = { alias, hostName, user: user ?? localUser, localUser, home, port };
   const identityFiles = all(computed['identityfile'])
     .filter((file) => file.toLowerCase() !== 'none')
-    .map((file) => expandTilde(expandTokens(file, tokens), home));
+    .map((file) => expandHomePath(expandTokens(file, tokens), home));
   const jump = first(computed['proxyjump']);
 
   return {
@@ -114,11 +115,6 @@ function expandTokens(value: string, t: TokenValues): string {
   });
 }
 
-function expandTilde(path: string, home: string): string {
-  if (path === '~') return home;
-  if (path.startsWith('~/')) return join(home, path.slice(2));
-  return path;
-}
 
 /** Splits a ProxyJump value into hops, first hop first. */
 export function parseProxyJump(value: string): JumpHost[] {

@@ -3,7 +3,7 @@
  * fingerprint, changed), client keys, and host info read from the real hosts.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,22 @@ describe('hosts.add host key checks', () => {
     const { engine, home } = freshEngine();
     expect((await engine.call('hosts.add', sshInput('a', { acceptNewHostKey: true }))).state).toBe('connected');
     expect(readFileSync(join(home, 'known_hosts'), 'utf8').trim()).toBe(hostA().knownHostsLine);
+  });
+
+  it('reads a key path written with ~ as the user\'s home, as the dialog\'s placeholder suggests', async () => {
+    const { engine } = freshEngine();
+    const home = mkdtempSync(join(scratch, 'user-home-'));
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    copyFileSync(hostA().identityFile, join(home, '.ssh', 'id_lab'));
+    const before = process.env['HOME'];
+    process.env['HOME'] = home;
+    try {
+      const added = await engine.call('hosts.add', sshInput('tilde', { identityFile: '~/.ssh/id_lab', acceptNewHostKey: true }));
+      expect(added.state).toBe('connected');
+      expect(added.identityFile).toBe('~/.ssh/id_lab');
+    } finally {
+      process.env['HOME'] = before;
+    }
   });
 
   it('refuses a wrong trustFingerprint and saves nothing', async () => {
