@@ -59,7 +59,7 @@ function Consoles({ hostName, vmName, active, view, setView }: { hostName: strin
 }
 
 function serialNote(state: SerialState, view: ConsoleView): string {
-  if (view !== 'serial') return 'live';
+  if (view !== 'serial') return '';
   if (state.kind === 'connecting') return 'connecting…';
   if (state.kind === 'open') return 'live: type to send to the guest';
   if (state.kind === 'closed') return state.reason;

@@ -22,7 +22,8 @@ export function SerialTerminal({ hostName, vmName, onState }: { hostName: string
     const terminal = new Terminal({
       convertEol: false,
       cursorBlink: true,
-      fontFamily: getComputedStyle(element).fontFamily || 'monospace',
+      // xterm measures one cell of this font, so it must be the monospace one, resolved to its names.
+      fontFamily: getComputedStyle(document.documentElement).getPropertyValue('--mono').trim() || 'monospace',
       fontSize: 13,
       scrollback: 5000,
       theme: { background: '#1d2126', foreground: '#d8dee6', cursor: '#d8dee6' },
