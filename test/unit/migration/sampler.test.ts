@@ -26,6 +26,16 @@ describe('Sampler', () => {
     expect(sample.disks).toEqual([{ device: 'ferry-disk0', path: '/img/a.qcow2', transferredBytes: 30 * MiB, remainingBytes: 70 * MiB, totalBytes: 100 * MiB }]);
   });
 
+  it('keeps a disk whose mirror job vanished at what it had, and never lets transferred bytes fall', () => {
+    const sampler = new Sampler(0, [{ device: 'ferry-disk0', path: '/img/a.qcow2' }]);
+    sampler.sample(500, 'copying-disks', null, [{ device: 'ferry-disk0', offset: 80 * MiB, len: 100 * MiB }]);
+    const vanished = sampler.sample(1000, 'switchover', info(2, 40 * MiB, 0), []);
+    const lower = sampler.sample(1500, 'switchover', info(2, 30 * MiB, 0), []);
+    expect(vanished.disks[0]).toMatchObject({ transferredBytes: 80 * MiB, totalBytes: 100 * MiB });
+    expect(lower.ram.transferredBytes).toBe(40 * MiB);
+    expect(lower.disks[0]?.transferredBytes).toBe(80 * MiB);
+  });
+
   it('flags a guest that dirties memory as fast as the link moves it', () => {
     const sampler = new Sampler(0, []);
     let transferred = 0;
