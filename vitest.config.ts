@@ -20,6 +20,7 @@ export default defineConfig({
           include: ['test/lab/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           fileParallelism: false,
+          globalSetup: ['test/support/lab-global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
         },
