@@ -12,7 +12,7 @@ afterEach(() => {
 describe('engine event check', () => {
   it('accepts every event name the contract has', () => {
     for (const name of ENGINE_EVENT_NAMES) expect(isEngineEvent({ name, payload: {} })).toBe(true);
-    expect(ENGINE_EVENT_NAMES).toEqual(['host-state', 'migration-sample', 'migration-update', 'evacuation-update']);
+    expect(ENGINE_EVENT_NAMES).toEqual(['host-state', 'migration-sample', 'migration-update', 'evacuation-update', 'inventory', 'console-data', 'console-closed']);
   });
 
   it('rejects unknown names, a missing payload and values that are not events', () => {
