@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryEngine } from '../../../src-main/core/engine.js';
-import { migrationSeries } from '../../../src-renderer/src/components/charts/migration-series.js';
 import { addLabHosts, createLabVm, removeLabVm, type LabVm } from '../../e2e/harness.js';
 import { labStatus, labUp } from '../../lab/lab.js';
 import type { LabStatus } from '../../lab/types.js';
 
 // Issue 12: a block migration's disk chart rose to the mirror's 267 MiB and fell back to 0 while the
 // report said 648 KiB. A real mirror of a nearly empty 64 MiB qcow2 between the lab hosts: the
-// samples never go down, and the chart ends at the bytes the report counts.
+// samples (what the charts draw) never go down and end at the bytes the report counts.
 const tag = Date.now().toString(36).slice(-5);
 let lab: LabStatus;
 let home: string;
@@ -32,7 +31,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('disk bytes of a block migration', () => {
-  it('count the same in every sample, the chart and the report, and never go down', async () => {
+  it('count the same in the samples and the report, and never go down', async () => {
     const [from, to] = lab.hosts.map((host) => host.name);
     // The destination needs the directory the disk lives in; removeLabVm deletes the pool on both hosts.
     if (vm) await engine.call('pools.define', { host: to ?? '', pool: vm.pool, type: 'dir', path: vm.poolPath });
@@ -44,8 +43,6 @@ describe('disk bytes of a block migration', () => {
     expect(sent.length).toBeGreaterThan(1);
     expect(sent.every((bytes, index) => bytes >= 0 && bytes >= (sent[index - 1] ?? 0))).toBe(true);
     expect(sent.at(-1)).toBe(reported?.bytes);
-    const chart = migrationSeries(record.samples).disks.find((disk) => disk.device === reported?.device);
-    expect(chart?.points.at(-1)?.transferred).toBe(reported?.bytes);
     // Nearly empty: what crossed is the allocated data, far below the 64 MiB the mirror walked.
     expect(reported?.bytes ?? 0).toBeGreaterThan(0);
     expect(reported?.bytes ?? 0).toBeLessThan(16 * 1024 * 1024);
