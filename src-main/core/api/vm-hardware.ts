@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { VmDefinition, VmNic } from './types.js';
 
 /**
  * The VM hardware rules shared by the engine and the renderer's forms: NICs and their networks,
@@ -56,3 +57,9 @@ export const bootOrderSchema = z
   .array(bootDeviceSchema)
   .max(3)
   .refine((devices) => new Set(devices).size === devices.length, { message: 'name each boot device once' });
+
+/** The VM's NICs in guest order: the list, or for an older definition its one user-mode NIC. */
+export function definitionNics(definition: Pick<VmDefinition, 'nic' | 'nics'>): VmNic[] {
+  if (definition.nics) return definition.nics;
+  return definition.nic ? [{ model: definition.nic.model, mac: definition.nic.mac, network: { type: 'user' } }] : [];
+}

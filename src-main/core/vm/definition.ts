@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ChannelArgs } from '../api/contract.js';
 import { storedPathSchema, vmNameSchema } from '../api/names.js';
 import type { VmDefinition, VmNic } from '../api/types.js';
-import { MAX_NICS, bootOrderSchema, macAddressSchema, nicModelSchema, nicNetworkSchema } from '../api/vm-hardware.js';
+import { MAX_NICS, bootOrderSchema, definitionNics, macAddressSchema, nicModelSchema, nicNetworkSchema } from '../api/vm-hardware.js';
 
 /**
  * A definition as read back from a host. It is checked again, not trusted because Ferry wrote
@@ -45,11 +45,7 @@ export function randomMac(): string {
   return `52:54:00:${bytes.join(':')}`;
 }
 
-/** The VM's NICs in guest order: the list, or for an older definition its one user-mode NIC. */
-export function definitionNics(definition: Pick<VmDefinition, 'nic' | 'nics'>): VmNic[] {
-  if (definition.nics) return definition.nics;
-  return definition.nic ? [{ model: definition.nic.model, mac: definition.nic.mac, network: { type: 'user' } }] : [];
-}
+export { definitionNics };
 
 /** The bridges a VM's NICs need on the host it runs on. */
 export function definitionBridges(definition: Pick<VmDefinition, 'nic' | 'nics'>): string[] {

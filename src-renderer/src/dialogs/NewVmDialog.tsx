@@ -3,8 +3,12 @@ import type { PoolSummary, VmDetails, VolumeInfo } from '../../../src-main/core/
 import type { ChannelInput, FerryApi } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, useAction } from '../components/common';
-import { sensitivePathMessage } from '../../../src-main/core/api/path-rules';
-import { formatBytes, nameProblem, parseSizeText, pathProblem } from '../util/format';
+import { vmDefineInput } from '../../../src-main/core/api/contract';
+import { diskPathSchema, kernelPathSchema, vmNameSchema, volumeNameSchema } from '../../../src-main/core/api/names';
+import { DEFAULT_CPU_MODEL } from '../../../src-main/core/api/vm-hardware';
+import { formatBytes, parseSizeText } from '../util/format';
+import { CpuModelField } from './CpuModelField';
+import { bootChoices, labelled, NicEditor, newNicDraft, nicInputs, nicProblems, schemaProblem, type NicDraft } from './vm-hardware-form';
 
 export interface NewVmDialogProps {
   api: FerryApi;
@@ -32,6 +36,12 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
   const [kernel, setKernel] = useState('');
   const [initrd, setInitrd] = useState('');
   const [append, setAppend] = useState('console=ttyS0');
+  const [cpuModel, setCpuModel] = useState(DEFAULT_CPU_MODEL);
+  const [nics, setNics] = useState<NicDraft[]>([newNicDraft()]);
+  const [installFromIso, setInstallFromIso] = useState(false);
+  const [iso, setIso] = useState('');
+  const [bootChoice, setBootChoice] = useState('');
+  const [autostart, setAutostart] = useState(false);
   const [startAfter, setStartAfter] = useState(false);
   const [touched, setTouched] = useState(false);
   const { busy, error, run } = useAction();
@@ -54,36 +64,40 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
 
   const problems = useMemo(() => {
     const p: Record<string, string> = {};
-    const n = nameProblem(name, 'VM');
+    // The contract's own schemas: the form says no to exactly what the engine would refuse.
+    const n = name.trim() === '' ? 'VM name is required' : schemaProblem(vmNameSchema, name);
     if (n) p['name'] = n;
     else if (existingNames.includes(name)) p['name'] = `There is already a VM "${name}" on ${host}`;
-    const mem = Number(memory);
-    if (!/^\d+$/.test(memory) || mem < 16 || mem > 4 * 1024 * 1024) p['memory'] = 'Memory must be a whole number of MiB, at least 16';
-    const cpus = Number(vcpus);
-    if (!/^\d+$/.test(vcpus) || cpus < 1 || cpus > 512) p['vcpus'] = 'vCPUs must be from 1 to 512';
+    if (!/^\d+$/.test(memory) || schemaProblem(vmDefineInput.shape.memoryMiB, Number(memory))) p['memory'] = 'Memory must be a whole number of MiB, at least 16';
+    if (!/^\d+$/.test(vcpus) || schemaProblem(vmDefineInput.shape.vcpus, Number(vcpus))) p['vcpus'] = 'vCPUs must be from 1 to 512';
+    const cpu = schemaProblem(vmDefineInput.shape.cpuModel, cpuModel);
+    if (cpu) p['cpuModel'] = labelled('CPU model', cpu) as string;
+    Object.assign(p, nicProblems(nics));
+    if (installFromIso) {
+      const isoProblem = iso === '' ? 'Give the path of an ISO image on the host' : schemaProblem(diskPathSchema, iso);
+      if (isoProblem) p['iso'] = iso === '' ? isoProblem : (labelled('ISO path', isoProblem) as string);
+    }
     if (diskChoice !== 'none' && !pool) p['pool'] = 'Choose a storage pool (add one on the host’s Storage tab)';
     if (diskChoice === 'existing' && !volumePath) p['volume'] = 'Choose a volume';
     if (diskChoice === 'new') {
-      const vn = nameProblem(newVolumeName || `${name}.${newVolumeFormat}`, 'Volume');
+      const vn = schemaProblem(volumeNameSchema, newVolumeName || `${name}.${newVolumeFormat}`);
       if (vn) p['newVolumeName'] = vn;
       if (parseSizeText(newVolumeSize) === null) p['newVolumeSize'] = 'Use a size such as 10G or 512M';
     }
     if (kernelBoot) {
-      const k = kernel ? pathProblem(kernel) : 'is required for direct kernel boot';
-      const kernelRefused = k ? null : sensitivePathMessage(kernel, 'kernel');
-      if (k) p['kernel'] = `Kernel path ${k}`;
-      else if (kernelRefused) p['kernel'] = kernelRefused;
+      const k = kernel ? schemaProblem(kernelPathSchema, kernel) : 'is required for direct kernel boot';
+      if (k) p['kernel'] = labelled('Kernel path', k) as string;
       if (initrd) {
-        const i = pathProblem(initrd);
-        const initrdRefused = i ? null : sensitivePathMessage(initrd, 'kernel');
-        if (i) p['initrd'] = `Initrd path ${i}`;
-        else if (initrdRefused) p['initrd'] = initrdRefused;
+        const i = schemaProblem(kernelPathSchema, initrd);
+        if (i) p['initrd'] = labelled('Initrd path', i) as string;
       }
-      if (!/^[A-Za-z0-9 ._,:=/+@-]*$/.test(append)) p['append'] = 'Kernel arguments may use letters, digits, spaces and . _ , : = / + @ - only';
+      const a = schemaProblem(vmDefineInput.shape.append, append);
+      if (a) p['append'] = labelled('Kernel arguments', a) as string;
     }
-    if (diskChoice === 'none' && !kernelBoot) p['boot'] = 'The VM needs a disk or a kernel to boot';
+    if (diskChoice === 'none' && !kernelBoot && !installFromIso) p['boot'] = 'The VM needs a disk, an ISO or a kernel to boot';
     return p;
-  }, [name, existingNames, host, memory, vcpus, diskChoice, pool, volumePath, newVolumeName, newVolumeFormat, newVolumeSize, kernelBoot, kernel, initrd, append]);
+  }, [name, existingNames, host, memory, vcpus, cpuModel, nics, installFromIso, iso, diskChoice, pool, volumePath, newVolumeName, newVolumeFormat, newVolumeSize, kernelBoot, kernel, initrd, append]);
+  const boots = bootChoices({ cdrom: installFromIso, disk: diskChoice !== 'none', network: nics.length > 0 });
   const show = (key: string) => (touched ? problems[key] ?? null : null);
   const selectedPool = pools.find((p) => p.name === pool);
 
@@ -114,7 +128,13 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
         memoryMiB: Number(memory),
         vcpus: Number(vcpus),
         disks: diskPath ? [{ path: diskPath, ...(diskFormat ? { format: diskFormat } : {}) }] : [],
+        cpuModel,
+        nics: nicInputs(nics),
       };
+      if (installFromIso) input.cdrom = iso;
+      const boot = boots.find((choice) => choice.value === bootChoice)?.order ?? [];
+      if (boot.length > 0) input.boot = boot;
+      if (autostart) input.autostart = true;
       if (kernelBoot) {
         input.kernel = kernel;
         if (initrd) input.initrd = initrd;
@@ -138,6 +158,8 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
         <Field label="vCPUs" error={show('vcpus')}>
           {(id) => <input id={id} value={vcpus} inputMode="numeric" disabled={busy} onChange={(e) => setVcpus(e.target.value)} />}
         </Field>
+        <CpuModelField value={cpuModel} onChange={setCpuModel} disabled={busy} error={show('cpuModel')} />
+        <NicEditor nics={nics} onChange={setNics} disabled={busy} problems={touched ? nicProblems(nics) : {}} />
         <fieldset className="field wide radio-row" disabled={busy}>
           <legend>Disk</legend>
           {(
@@ -200,6 +222,26 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
           </>
         ) : null}
         <label className="check wide">
+          <input type="checkbox" checked={installFromIso} disabled={busy} onChange={(e) => setInstallFromIso(e.target.checked)} />
+          Install from an ISO image (CD-ROM)
+        </label>
+        {installFromIso ? (
+          <Field label="ISO path" error={show('iso')} hint="An image already on the host, e.g. in a pool directory">
+            {(id) => <input id={id} value={iso} disabled={busy} placeholder="/var/lib/ferry/images/install.iso" onChange={(e) => setIso(e.target.value)} />}
+          </Field>
+        ) : null}
+        <Field label="Boot order">
+          {(id) => (
+            <select id={id} value={boots.some((choice) => choice.value === bootChoice) ? bootChoice : ''} disabled={busy} onChange={(e) => setBootChoice(e.target.value)}>
+              {boots.map((choice) => (
+                <option key={choice.value} value={choice.value}>
+                  {choice.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <label className="check wide">
           <input type="checkbox" checked={kernelBoot} disabled={busy} onChange={(e) => setKernelBoot(e.target.checked)} />
           Direct kernel boot
         </label>
@@ -216,6 +258,10 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
             </Field>
           </>
         ) : null}
+        <label className="check wide">
+          <input type="checkbox" checked={autostart} disabled={busy} onChange={(e) => setAutostart(e.target.checked)} />
+          Start this VM when the host boots
+        </label>
         <label className="check wide">
           <input type="checkbox" checked={startAfter} disabled={busy} onChange={(e) => setStartAfter(e.target.checked)} />
           Start the VM after creating it

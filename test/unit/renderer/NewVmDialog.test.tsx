@@ -35,7 +35,7 @@ describe('NewVmDialog', () => {
     expect(screen.getByText(/Kernel arguments may use/)).toBeTruthy();
     fireEvent.click(screen.getByRole('radio', { name: 'No disk' }));
     fireEvent.click(screen.getByRole('checkbox', { name: 'Direct kernel boot' }));
-    expect(screen.getByText('The VM needs a disk or a kernel to boot')).toBeTruthy();
+    expect(screen.getByText('The VM needs a disk, an ISO or a kernel to boot')).toBeTruthy();
     expect(api.calls).toEqual([]);
   });
 
@@ -61,6 +61,7 @@ describe('NewVmDialog', () => {
     expect(api.calls[1]?.input).toEqual({
       host: 'kvm1', name: 'web', memoryMiB: 256, vcpus: 1,
       disks: [{ path: '/var/lib/ferry/images/web.qcow2', format: 'qcow2' }],
+      cpuModel: 'Nehalem-v1', nics: [{ model: 'virtio-net-pci', network: { type: 'user' } }],
       kernel: '/boot/vmlinuz', initrd: '/boot/initrd.img', append: 'console=ttyS0',
     });
     expect(onCreated.mock.calls[0]?.[1]).toBe(true);
