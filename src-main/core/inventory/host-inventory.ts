@@ -5,15 +5,22 @@ import { listVolumes } from '../storage/volumes.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { listVms, type KnownStatus } from '../vm/lifecycle.js';
 
+export interface RefreshIntervals {
+  vmsMs: number;
+  statusMs: number;
+  poolsMs: number;
+  volumesMs: number;
+}
+
 /** How often each part of a watched host is read again. */
-export const REFRESH_INTERVALS = {
+export const REFRESH_INTERVALS: Readonly<RefreshIntervals> = {
   /** VMs appear, stop and move outside Ferry (CLI, another Ferry, the guest powering off): read every second. */
   vmsMs: 1000,
   /** QEMU's run state (paused/running) costs a monitor connection per VM, so is asked only this often (and whenever a pid changes). */
   statusMs: 5000,
   poolsMs: 5000,
   volumesMs: 10_000,
-} as const;
+};
 
 export interface HostInventoryOptions {
   host: string;
@@ -22,7 +29,7 @@ export interface HostInventoryOptions {
   changed: (inventory: HostInventory) => void;
   /** Whether Ferry itself holds this VM's monitor now (a migration of this process). */
   monitorHeld?: (vm: string) => boolean;
-  intervals?: Partial<typeof REFRESH_INTERVALS>;
+  intervals?: Partial<RefreshIntervals>;
 }
 
 type Part = 'vms' | 'pools' | 'volumes';
@@ -33,7 +40,7 @@ type Part = 'vms' | 'pools' | 'volumes';
  * (after Ferry's own actions and migrations). Lists are null until first read: loading, not empty.
  */
 export class HostInventoryWatcher {
-  private readonly intervals: typeof REFRESH_INTERVALS;
+  private readonly intervals: RefreshIntervals;
   private state: HostInventory;
   private readonly timers = new Map<Part, ReturnType<typeof setTimeout>>();
   private readonly running = new Map<Part, Promise<void>>();

@@ -1,6 +1,6 @@
 import type { HostInventory } from '../api/types.js';
 import type { HostTransport } from '../ssh/transport.js';
-import { HostInventoryWatcher, type REFRESH_INTERVALS } from './host-inventory.js';
+import { HostInventoryWatcher, type RefreshIntervals } from './host-inventory.js';
 
 export type InventoryPart = 'vms' | 'pools' | 'volumes';
 
@@ -12,7 +12,7 @@ export interface InventoryOptions {
   publish: (host: string, inventory: HostInventory | null) => void;
   /** Whether a migration of this process holds the VM's monitor on the host. */
   monitorHeld?: (host: string, vm: string) => boolean;
-  intervals?: Partial<typeof REFRESH_INTERVALS>;
+  intervals?: Partial<RefreshIntervals>;
 }
 
 /**
