@@ -206,5 +206,30 @@ describe('keyboard and confirmation', () => {
     await page.getByRole('dialog', { name: 'Add Connection' }).waitFor();
     await shotBoth('add-connection');
     await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Add Connection' }).waitFor({ state: 'detached' });
+  }, 120_000);
+
+  it('the other screens in both schemes: New VM, Evacuate, host performance, VM console and performance', async () => {
+    await treeHost(page, gui.hostA.name).locator('.host-row').click();
+    await page.getByRole('button', { name: 'New VM' }).click();
+    await page.getByRole('dialog', { name: `New VM on ${gui.hostA.name}` }).waitFor();
+    await shotBoth('new-vm');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Evacuate host…' }).click();
+    await page.getByRole('dialog', { name: `Evacuate ${gui.hostA.name}` }).waitFor();
+    await shotBoth('evacuate');
+    await page.keyboard.press('Escape');
+    await page.getByRole('tab', { name: 'Performance' }).click();
+    await page.waitForTimeout(4500);
+    await shotBoth('host-performance');
+    await gui.engine.call('vms.start', { host: gui.hostB.name, name: vm.name });
+    await waitForText(treeVm(page, vm.name), 'Running', 60_000);
+    await treeVm(page, vm.name).click();
+    await page.getByRole('tab', { name: 'Console' }).click();
+    await page.waitForTimeout(3000);
+    await shotBoth('vm-console');
+    await page.getByRole('tab', { name: 'Performance' }).click();
+    await page.waitForTimeout(4500);
+    await shotBoth('vm-performance');
   }, 120_000);
 });
