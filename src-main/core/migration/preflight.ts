@@ -6,6 +6,7 @@ import { livePids } from '../vm/state.js';
 import { definitionBridges } from '../vm/definition.js';
 import { bridgeMissingError, missingBridges } from '../vm/launch.js';
 import { vmLayout } from '../vm/layout.js';
+import { cpuModelCheck } from './cpu-check.js';
 import { existingImage } from './destination.js';
 import type { SourceDisk } from './disks.js';
 import { MonitorHandle } from './monitor-handle.js';
@@ -149,6 +150,7 @@ function localChecks(facts: PreflightFacts, modes: ModeAvailability[]): Collecto
     warning('qemu', `The destination runs an older QEMU (${facts.destinationInfo.qemuVersion}) than the source (${facts.sourceInfo.qemuVersion}).`, 'Migrating to an older QEMU is not supported upstream and may fail.');
   }
   if (definition.accel === 'kvm' && !facts.destinationInfo.kvmUsable) error('accel', `${definition.name} needs KVM, which ${options.to} cannot use.`, 'Enable KVM there or define the VM with accel tcg or auto.');
+  items.push(...cpuModelCheck(definition, facts.sourceInfo, facts.destinationInfo, options));
 
   // Memory.
   const neededMemory = definition.memoryMiB * MIB + QEMU_OVERHEAD_BYTES;

@@ -5,6 +5,7 @@ import { writeJsonFile } from '../remote/json-files.js';
 import { randomMac } from './definition.js';
 import { vmLayout } from './layout.js';
 import { syncAutostart } from './autostart.js';
+import { requireCpuModelRuns } from './cpu-model.js';
 import { diskFormat, kvmUsable, loadDefinition, requireIso, vmDetails, type VmHost } from './lifecycle.js';
 import { livePids } from './state.js';
 
@@ -46,7 +47,9 @@ export async function updateVm(host: VmHost, args: ChannelArgs<'vms.update'>): P
   }
   if (args.boot !== undefined) next.boot = args.boot;
   if (args.autostart !== undefined) next.autostart = args.autostart;
+  const kvm = await kvmUsable(host.transport);
+  requireCpuModelRuns(next.cpuModel, next.accel, kvm, host.name);
   await writeJsonFile(host.transport, vmLayout(args.name).definition, next);
-  await syncAutostart(host.transport, next, await kvmUsable(host.transport));
+  await syncAutostart(host.transport, next, kvm);
   return vmDetails(host, args.name);
 }

@@ -11,6 +11,7 @@ import { definitionFromArgs, vmDefinitionSchema } from './definition.js';
 import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
 import { autostartScriptPath, syncAutostart } from './autostart.js';
+import { requireCpuModelRuns } from './cpu-model.js';
 import { readHostFacts } from './host-facts.js';
 import { launchQemu } from './launch.js';
 import { stopVmQemu, type StopOutcome } from './qemu-process.js';
@@ -192,6 +193,7 @@ export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): P
   if (!info.machineTypes.includes(machineType)) {
     throw new FerryError('unsupported', `QEMU ${info.qemuVersion} on ${host.name} has no machine type ${machineType}`, { hint: `Pick one of: ${info.machineTypes.filter((type) => type.includes('q35')).slice(0, 6).join(', ')}` });
   }
+  requireCpuModelRuns(args.cpuModel, args.accel, info.kvmUsable, host.name);
   const definition = definitionFromArgs(args, machineType, formats);
   await writeJsonFile(host.transport, layout.definition, definition);
   await syncAutostart(host.transport, definition, info.kvmUsable);

@@ -90,3 +90,11 @@ describe('vms.update', () => {
     expect(error.code).toBe('not-found');
   });
 });
+
+describe('CPU models', () => {
+  it('refuses host passthrough for a VM set to TCG, and says which named model to use', async () => {
+    const error = await rejection(le.engine.call('vms.update', { host: 'a', name: vm, cpuModel: 'host' }));
+    expect(error).toMatchObject({ code: 'unsupported', message: expect.stringContaining('needs KVM') });
+    expect(error.hint).toContain('Nehalem-v1');
+  });
+});
