@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { FerryError } from '../errors.js';
 import { shellCommand } from '../ssh/shell.js';
 import { expectVm, stopProcess, type ExpectedProcess } from '../vm/qemu-process.js';
+import { vmRunFiles } from '../vm/layout.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { withMonitor } from '../vm/monitor.js';
 import type { QmpClient } from '../qmp/index.js';
@@ -62,7 +63,7 @@ export async function runUndoStep(step: UndoStep, context: UndoContext): Promise
   switch (step.kind) {
     case 'kill-qemu':
       await stopExpected(transport, step.pidFile, expectVm(vmOfPidFile(step.pidFile)));
-      await transport.run(shellCommand(['rm', '-f', '--', step.qmpSocket, step.qmpSocket.replace(/\.qmp$/, '.vnc')]));
+      await transport.run(shellCommand(['rm', '-f', '--', step.qmpSocket, ...vmRunFiles(vmOfPidFile(step.pidFile)).filter((file) => file !== step.pidFile)]));
       return;
     case 'kill-process':
       await stopExpected(transport, step.pidFile, helperIdentity(step));

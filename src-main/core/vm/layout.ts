@@ -14,3 +14,9 @@ export function vmLayout(name: string) {
   };
 }
 export type VmLayout = ReturnType<typeof vmLayout>;
+
+/** What a VM's QEMU leaves in the run directory, removed once that QEMU is gone. */
+export function vmRunFiles(name: string): string[] {
+  const layout = vmLayout(name);
+  return [layout.pidFile, layout.qmpSocket, layout.vncSocket, layout.serialSocket];
+}

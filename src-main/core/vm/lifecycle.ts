@@ -8,7 +8,7 @@ import { parseImageChain } from '../storage/image-info.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { definitionFromArgs, vmDefinitionSchema } from './definition.js';
-import { vmLayout } from './layout.js';
+import { vmLayout, vmRunFiles } from './layout.js';
 import { withMonitor } from './monitor.js';
 import { autostartScriptPath, syncAutostart } from './autostart.js';
 import { requireCpuModelRuns } from './cpu-model.js';
@@ -211,8 +211,7 @@ async function requireRunning(host: VmHost, name: string): Promise<{ definition:
 }
 
 async function removeRunFiles(host: VmHost, name: string): Promise<void> {
-  const layout = vmLayout(name);
-  await host.transport.run(shellCommand(['rm', '-f', '--', layout.pidFile, layout.qmpSocket, layout.vncSocket]));
+  await host.transport.run(shellCommand(['rm', '-f', '--', ...vmRunFiles(name)]));
 }
 
 export async function kvmUsable(transport: HostTransport): Promise<boolean> {

@@ -199,6 +199,8 @@ describe('VM lifecycle', () => {
     expect(destroyed.state).toBe('shutoff');
     expect(await onHost(processState(again.pid ?? 0))).toBe('gone\n');
     expect(await qemuProcesses(VM)).toBe('');
+    // Nothing of that QEMU is left in the run directory (pid file, monitor, VNC and serial sockets).
+    expect(await onHost(`ls /run/ferry/ | grep -F ${VM}. ; true`)).toBe('');
     expect(await lab.engine.call('vms.undefine', { host: 'a', name: VM })).toEqual({ undefined: VM });
     expect(await onHost(`ls /var/lib/ferry/vms/${VM}.json 2>/dev/null; true`)).toBe('');
     expect((await rejection(lab.engine.call('vms.info', { host: 'a', name: VM }))).code).toBe('not-found');
