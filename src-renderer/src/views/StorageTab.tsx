@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type KeyboardEvent } from 'react';
 import { useFerry } from '../store/context';
 import { volumeKey } from '../store/store';
 import { ErrorBox, StateBadge, UsageBar, useAction } from '../components/common';
@@ -56,10 +56,20 @@ export function StorageTab({ hostName }: { hostName: string }) {
           </button>
         </div>
         <ErrorBox error={poolError} />
-        <ul className="pool-list" aria-label="Storage pools">
-          {pools && pools.length === 0 ? <li className="muted pad">No pools yet. Add one to hold disk images.</li> : null}
+        {pools && pools.length === 0 ? <div className="pool-list muted pad">No pools yet. Add one to hold disk images.</div> : null}
+        {/* A listbox: one tab stop (the selected pool); the arrows, Home and End choose another. */}
+        <ul className="pool-list" role="listbox" aria-label="Storage pools" hidden={!pools || pools.length === 0} onKeyDown={(event) => choosePoolByKey(event, pools?.map((p) => p.name) ?? [], poolName, setSelected)}>
           {(pools ?? []).map((p) => (
-            <li key={p.name} aria-selected={p.name === poolName} className={`pool-item${p.name === poolName ? ' selected' : ''}`} onClick={() => setSelected(p.name)}>
+            <li
+              key={p.name}
+              role="option"
+              tabIndex={p.name === poolName ? 0 : -1}
+              data-pool={p.name}
+              aria-selected={p.name === poolName}
+              aria-label={`${p.name}, ${p.type}, ${p.active ? 'active' : 'inactive'}, ${formatBytes(p.availableBytes)} free`}
+              className={`pool-item${p.name === poolName ? ' selected' : ''}`}
+              onClick={() => setSelected(p.name)}
+            >
               <div className="pool-line">
                 <strong>{p.name}</strong>
                 <span className="muted small">{p.type}</span>
@@ -168,4 +178,16 @@ export function StorageTab({ hostName }: { hostName: string }) {
       ) : null}
     </div>
   );
+}
+
+function choosePoolByKey(event: KeyboardEvent<HTMLUListElement>, names: string[], current: string | null, choose: (name: string) => void): void {
+  const at = current ? names.indexOf(current) : -1;
+  const last = names.length - 1;
+  const target = event.key === 'ArrowDown' ? Math.min(at + 1, last) : event.key === 'ArrowUp' ? Math.max(at - 1, 0) : event.key === 'Home' ? 0 : event.key === 'End' ? last : -1;
+  const name = names[target];
+  if (name === undefined) return;
+  event.preventDefault();
+  choose(name);
+  const option = [...event.currentTarget.children].find((el): el is HTMLElement => el instanceof HTMLElement && el.dataset['pool'] === name);
+  option?.focus();
 }

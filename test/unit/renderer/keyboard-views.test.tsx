@@ -1,11 +1,12 @@
 // @vitest-environment jsdom
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MigrationSummary } from '../../../src-main/core/api/types.js';
+import type { MigrationSummary, PoolSummary, VolumeInfo } from '../../../src-main/core/api/types.js';
 import { Toolbar } from '../../../src-renderer/src/components/Toolbar.js';
 import { StoreProvider } from '../../../src-renderer/src/store/context.js';
 import { createFerryStore } from '../../../src-renderer/src/store/store.js';
 import { History } from '../../../src-renderer/src/views/History.js';
+import { StorageTab } from '../../../src-renderer/src/views/StorageTab.js';
 import { fakeApi } from './fake-api.js';
 import { report, runningSummary } from './migration-fixtures.js';
 
@@ -83,5 +84,30 @@ describe('Toolbar with the keyboard', () => {
     expect(document.activeElement).toBe(button('Migrate'));
     fireEvent.click(button('Migrate'));
     expect(store.getState().dialog).toEqual({ kind: 'migrate', host: 'kvm1', vm: 'vm1' });
+  });
+});
+
+describe('Storage pools with the keyboard', () => {
+  const GiB = 1024 ** 3;
+  const pool = (name: string): PoolSummary => ({ name, type: 'dir', path: `/var/lib/ferry/images/${name}`, autostart: true, active: true, capacityBytes: 100 * GiB, allocationBytes: 10 * GiB, availableBytes: 90 * GiB });
+
+  it('the selected pool is the one tab stop; the arrows choose another and show its volumes', async () => {
+    const api = fakeApi({ 'pools.list': () => [pool('images'), pool('fast')], 'volumes.list': ({ pool: name }): VolumeInfo[] => (name === 'fast' ? [{ name: 'f.qcow2', pool: 'fast', path: '/x/f.qcow2', format: 'qcow2', virtualSizeBytes: GiB, allocationBytes: 0, backingChain: [] }] : []) });
+    render(
+      <StoreProvider store={createFerryStore(api)}>
+        <StorageTab hostName="kvm1" />
+      </StoreProvider>,
+    );
+    const list = await screen.findByRole('listbox', { name: 'Storage pools' });
+    const option = (name: string) => within(list).getByRole('option', { name: new RegExp(`^${name},`) });
+    expect(option('images').tabIndex).toBe(0);
+    expect(option('fast').tabIndex).toBe(-1);
+    option('images').focus();
+    fireEvent.keyDown(option('images'), { key: 'ArrowDown' });
+    expect(document.activeElement).toBe(option('fast'));
+    expect(option('fast').getAttribute('aria-selected')).toBe('true');
+    expect(await screen.findByRole('cell', { name: 'f.qcow2' })).toBeTruthy();
+    fireEvent.keyDown(option('fast'), { key: 'Home' });
+    expect(document.activeElement).toBe(option('images'));
   });
 });
