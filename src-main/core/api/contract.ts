@@ -11,7 +11,7 @@ import {
   vmNameSchema,
   volumeNameSchema,
 } from './names.js';
-import { DEFAULT_CPU_MODEL, MAX_NICS, bootOrderSchema, vmNicInput } from './vm-hardware.js';
+import { DEFAULT_CPU_MODEL, MAX_NICS, bootOrderSchema, firmwareSchema, vmNicInput } from './vm-hardware.js';
 import type {
   EvacuationSummary,
   HostInfo,
@@ -108,6 +108,8 @@ export const vmDefineInput = vmRef.extend({
   cdrom: diskPathSchema.optional(),
   boot: bootOrderSchema.optional(),
   autostart: z.boolean().optional(),
+  /** uefi needs OVMF on the host. */
+  firmware: firmwareSchema.optional(),
   kernel: kernelPathSchema.optional(),
   initrd: kernelPathSchema.optional(),
   /** vga: a standard VGA card, shown by the graphical console; none: serial only. */
@@ -129,6 +131,7 @@ export const vmUpdateInput = vmRef.extend({
   cdrom: diskPathSchema.nullable().optional(),
   boot: bootOrderSchema.optional(),
   autostart: z.boolean().optional(),
+  firmware: firmwareSchema.optional(),
 });
 
 export const vmAdoptInput = vmRef.extend({ qmpSocket: absolutePathSchema });

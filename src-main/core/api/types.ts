@@ -100,6 +100,8 @@ export interface VmDefinition {
   boot?: VmBootDevice[];
   /** Start the VM when its host boots. */
   autostart?: boolean;
+  /** uefi: OVMF from the host, with the VM's own variable store; absent = BIOS (SeaBIOS), as before. */
+  firmware?: 'bios' | 'uefi';
   kernel?: { path: string; initrd?: string; append?: string };
   /** The graphical display device; absent (definitions from before there was one) means none. */
   display?: 'vga' | 'none';

@@ -49,6 +49,8 @@ export const vmNicInput = z.object({
 
 export const MAX_NICS = 8;
 
+export const firmwareSchema = z.enum(['bios', 'uefi']);
+
 /** A boot device QEMU tries, in order: the CD-ROM, the first disk, the network. */
 export const bootDeviceSchema = z.enum(['cdrom', 'disk', 'network']);
 

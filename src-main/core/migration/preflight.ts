@@ -1,10 +1,12 @@
 import { posix } from 'node:path';
 import type { HostInfo, ModeAvailability, PreflightItem, PreflightReport, VmDefinition, VmRunState } from '../api/types.js';
+import { isFerryError } from '../errors.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { livePids } from '../vm/state.js';
 import { definitionBridges } from '../vm/definition.js';
 import { bridgeMissingError, missingBridges } from '../vm/launch.js';
+import { requireFirmware } from '../vm/firmware.js';
 import { vmLayout } from '../vm/layout.js';
 import { cpuModelCheck } from './cpu-check.js';
 import { existingImage } from './destination.js';
@@ -185,6 +187,13 @@ async function checkBridges(facts: PreflightFacts): Promise<Collector> {
   // The ISO is not copied with the disks: it is read-only and usually already on every host.
   if (iso !== undefined && (await facts.destination.exec(shellCommand(['test', '-r', iso]))).code !== 0) {
     result.error('cdrom', `The ISO ${iso} in ${facts.definition.name}'s CD-ROM drive is not on ${facts.options.to}.`, 'Copy it to the same path there, or eject it (Edit, or vms.update with cdrom null) while the VM is off.');
+  }
+  if (facts.definition.firmware === 'uefi') {
+    const firmware = await requireFirmware(facts.destination, 'uefi').then(() => null, (error: unknown) => (isFerryError(error) ? error : null));
+    if (firmware) result.error('firmware', firmware.message, firmware.hint);
+    if (facts.options.mode === 'offline') {
+      result.warning('firmware', `An offline migration does not move ${facts.definition.name}'s UEFI variables: it starts on ${facts.options.to} with fresh ones.`, 'Boot entries the guest added are lost; most installed systems still boot through the disk\'s fallback loader. Live and block migration keep them.');
+    }
   }
   if (bridges.length === 0) return result;
   const missing = await missingBridges(facts.destination, bridges);

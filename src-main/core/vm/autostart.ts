@@ -4,6 +4,7 @@ import { remoteLayout } from '../paths.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { definitionBridges } from './definition.js';
+import { prepareFirmwareScript } from './firmware.js';
 import { attachTapsScript } from './launch.js';
 import { vmLayout } from './layout.js';
 import { buildQemuArgv } from './qemu-argv.js';
@@ -34,6 +35,7 @@ export function autostartScript(definition: VmDefinition, kvmUsable: boolean): s
     ...bridges.map((bridge) => `[ -d ${shellQuote(`/sys/class/net/${bridge}/bridge`)} ] || { echo ${shellQuote(`ferry: bridge ${bridge} is missing; ${definition.name} not started`)} >&2; exit 1; }`),
     shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]),
     shellCommand(['rm', '-f', '--', layout.pidFile, layout.qmpSocket, layout.vncSocket]),
+    ...[prepareFirmwareScript(definition)].filter((line): line is string => line !== null),
     // Without a QMP client at boot the guest is not held while its taps join the bridge: it
     // starts a few milliseconds before its link is connected.
     shellCommand(argv),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { ChannelArgs } from '../api/contract.js';
 import { storedPathSchema, vmNameSchema } from '../api/names.js';
 import type { VmDefinition, VmNic } from '../api/types.js';
-import { MAX_NICS, bootOrderSchema, definitionNics, macAddressSchema, nicModelSchema, nicNetworkSchema } from '../api/vm-hardware.js';
+import { MAX_NICS, bootOrderSchema, definitionNics, firmwareSchema, macAddressSchema, nicModelSchema, nicNetworkSchema } from '../api/vm-hardware.js';
 
 /**
  * A definition as read back from a host. It is checked again, not trusted because Ferry wrote
@@ -32,6 +32,7 @@ export const vmDefinitionSchema = z.object({
   cdrom: storedPathSchema('disk').optional(),
   boot: bootOrderSchema.optional(),
   autostart: z.boolean().optional(),
+  firmware: firmwareSchema.optional(),
   kernel: z.object({ path: storedPathSchema('kernel'), initrd: storedPathSchema('kernel').optional(), append: z.string().optional() }).optional(),
   // Absent in definitions written before Ferry gave VMs a display: those have none.
   display: z.enum(['vga', 'none']).optional(),
@@ -75,6 +76,7 @@ export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType:
   if (args.cdrom) definition.cdrom = args.cdrom;
   if (args.boot) definition.boot = args.boot;
   if (args.autostart) definition.autostart = true;
+  if (args.firmware === 'uefi') definition.firmware = 'uefi';
   if (args.kernel) {
     definition.kernel = { path: args.kernel };
     if (args.initrd) definition.kernel.initrd = args.initrd;

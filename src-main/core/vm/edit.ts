@@ -6,6 +6,7 @@ import { randomMac } from './definition.js';
 import { vmLayout } from './layout.js';
 import { syncAutostart } from './autostart.js';
 import { requireCpuModelRuns } from './cpu-model.js';
+import { requireFirmware } from './firmware.js';
 import { diskFormat, kvmUsable, loadDefinition, requireIso, vmDetails, type VmHost } from './lifecycle.js';
 import { livePids } from './state.js';
 
@@ -47,6 +48,11 @@ export async function updateVm(host: VmHost, args: ChannelArgs<'vms.update'>): P
   }
   if (args.boot !== undefined) next.boot = args.boot;
   if (args.autostart !== undefined) next.autostart = args.autostart;
+  if (args.firmware === 'bios') delete next.firmware;
+  else if (args.firmware === 'uefi') {
+    await requireFirmware(host.transport, 'uefi');
+    next.firmware = 'uefi';
+  }
   const kvm = await kvmUsable(host.transport);
   requireCpuModelRuns(next.cpuModel, next.accel, kvm, host.name);
   await writeJsonFile(host.transport, vmLayout(args.name).definition, next);

@@ -5,6 +5,7 @@ import { remoteLayout } from '../paths.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { ExecResult, HostTransport } from '../ssh/transport.js';
 import { syncAutostart } from './autostart.js';
+import { prepareFirmwareScript, requireFirmware } from './firmware.js';
 import { definitionBridges, definitionNics } from './definition.js';
 import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
@@ -65,7 +66,9 @@ export async function launchQemu(transport: HostTransport, definition: VmDefinit
   const holdCpus = bridges.length > 0 && !request.paused && !request.incoming;
   const argv = [...buildQemuArgv(definition, layout, { ...request, paused: request.paused || holdCpus }), ...(request.extraArgv ?? [])];
   const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
-  const result = await transport.exec(`${mkdir} && ${shellCommand(argv)}`, { timeoutMs: request.timeoutMs ?? 60_000 });
+  await requireFirmware(transport, definition.firmware);
+  const prepare = [mkdir, prepareFirmwareScript(definition)].filter((part): part is string => part !== null).join(' && ');
+  const result = await transport.exec(`${prepare} && ${shellCommand(argv)}`, { timeoutMs: request.timeoutMs ?? 60_000 });
   // The boot script follows the command line the VM last started with, on whichever host that is.
   // Best effort: a VM that runs is not stopped because its boot script could not be written; its
   // details then say the host has no boot script for it.

@@ -12,6 +12,7 @@ import { vmLayout, vmRunFiles } from './layout.js';
 import { withMonitor } from './monitor.js';
 import { autostartScriptPath, syncAutostart } from './autostart.js';
 import { requireCpuModelRuns } from './cpu-model.js';
+import { requireFirmware } from './firmware.js';
 import { readHostFacts } from './host-facts.js';
 import { launchQemu } from './launch.js';
 import { stopVmQemu, type StopOutcome } from './qemu-process.js';
@@ -194,6 +195,7 @@ export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): P
     throw new FerryError('unsupported', `QEMU ${info.qemuVersion} on ${host.name} has no machine type ${machineType}`, { hint: `Pick one of: ${info.machineTypes.filter((type) => type.includes('q35')).slice(0, 6).join(', ')}` });
   }
   requireCpuModelRuns(args.cpuModel, args.accel, info.kvmUsable, host.name);
+  await requireFirmware(host.transport, args.firmware);
   const definition = definitionFromArgs(args, machineType, formats);
   await writeJsonFile(host.transport, layout.definition, definition);
   await syncAutostart(host.transport, definition, info.kvmUsable);

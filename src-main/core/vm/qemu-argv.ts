@@ -1,6 +1,7 @@
 import type { VmBootDevice, VmDefinition } from '../api/types.js';
 import { QEMU_BINARY } from '../host/info.js';
 import { definitionNics } from './definition.js';
+import { firmwareArgs } from './firmware.js';
 import type { VmLayout } from './layout.js';
 import { tapDeviceName } from './nic-names.js';
 
@@ -67,6 +68,7 @@ export function buildQemuArgv(definition: VmDefinition, layout: VmLayout, option
       '-device', `virtio-blk-pci,drive=ferry-disk${index},id=ferry-vd${index}${disk.cache === 'writethrough' || disk.cache === 'directsync' ? ',write-cache=off' : ''}${index === 0 ? bootIndex(definition, 'disk') : ''}`,
     );
   });
+  argv.push(...firmwareArgs(definition));
   argv.push(...cdromArgs(definition));
   argv.push(...nicArgs(definition));
   argv.push('-sandbox', QEMU_SANDBOX);

@@ -29,6 +29,7 @@ export function EditVmDialog({ api, host, definition, onSaved, onClose }: EditVm
   const [iso, setIso] = useState(definition.cdrom ?? '');
   const [bootChoice, setBootChoice] = useState(bootValue(definition.boot));
   const [autostart, setAutostart] = useState(definition.autostart === true);
+  const [firmware, setFirmware] = useState<'bios' | 'uefi'>(definition.firmware ?? 'bios');
   const [touched, setTouched] = useState(false);
   const { busy, error, run } = useAction();
 
@@ -68,6 +69,7 @@ export function EditVmDialog({ api, host, definition, onSaved, onClose }: EditVm
         cdrom: iso === '' ? null : iso,
         boot: boots.find((choice) => choice.value === bootChoice)?.order ?? [],
         autostart,
+        firmware,
       };
       onSaved(await api.call('vms.update', input));
     });
@@ -105,6 +107,14 @@ export function EditVmDialog({ api, host, definition, onSaved, onClose }: EditVm
         <NicEditor nics={nics} onChange={setNics} disabled={busy} problems={touched ? nicProblems(nics) : {}} />
         <Field label="CD-ROM (ISO path)" error={show('iso')} hint={iso === '' ? 'Empty: no CD-ROM drive' : undefined}>
           {(id) => <input id={id} value={iso} disabled={busy} placeholder="/var/lib/ferry/images/install.iso" onChange={(e) => setIso(e.target.value)} />}
+        </Field>
+        <Field label="Firmware" hint={firmware === 'uefi' ? 'OVMF from the host (Debian/Ubuntu package ovmf); the VM gets its own UEFI variables' : definition.firmware === 'uefi' ? 'An installed UEFI system does not boot under BIOS' : 'SeaBIOS'}>
+          {(id) => (
+            <select id={id} value={firmware} disabled={busy} onChange={(e) => setFirmware(e.target.value as 'bios' | 'uefi')}>
+              <option value="bios">BIOS</option>
+              <option value="uefi">UEFI</option>
+            </select>
+          )}
         </Field>
         <Field label="Boot order">
           {(id) => (

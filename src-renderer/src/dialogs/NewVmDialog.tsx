@@ -42,6 +42,7 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
   const [iso, setIso] = useState('');
   const [bootChoice, setBootChoice] = useState('');
   const [autostart, setAutostart] = useState(false);
+  const [firmware, setFirmware] = useState<'bios' | 'uefi'>('bios');
   const [startAfter, setStartAfter] = useState(false);
   const [touched, setTouched] = useState(false);
   const { busy, error, run } = useAction();
@@ -135,6 +136,7 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
       const boot = boots.find((choice) => choice.value === bootChoice)?.order ?? [];
       if (boot.length > 0) input.boot = boot;
       if (autostart) input.autostart = true;
+      if (firmware === 'uefi') input.firmware = 'uefi';
       if (kernelBoot) {
         input.kernel = kernel;
         if (initrd) input.initrd = initrd;
@@ -230,6 +232,14 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
             {(id) => <input id={id} value={iso} disabled={busy} placeholder="/var/lib/ferry/images/install.iso" onChange={(e) => setIso(e.target.value)} />}
           </Field>
         ) : null}
+        <Field label="Firmware" hint={firmware === 'uefi' ? 'OVMF from the host (Debian/Ubuntu package ovmf); the VM gets its own UEFI variables' : 'SeaBIOS'}>
+          {(id) => (
+            <select id={id} value={firmware} disabled={busy} onChange={(e) => setFirmware(e.target.value as 'bios' | 'uefi')}>
+              <option value="bios">BIOS</option>
+              <option value="uefi">UEFI</option>
+            </select>
+          )}
+        </Field>
         <Field label="Boot order">
           {(id) => (
             <select id={id} value={boots.some((choice) => choice.value === bootChoice) ? bootChoice : ''} disabled={busy} onChange={(e) => setBootChoice(e.target.value)}>

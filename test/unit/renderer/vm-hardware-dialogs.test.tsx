@@ -38,6 +38,7 @@ describe('NewVmDialog hardware', () => {
     fill('ISO path', '/var/lib/ferry/images/alma.iso');
     fill('Boot order', 'cdrom,disk');
     fill('CPU model', 'host');
+    fill('Firmware', 'uefi');
     fireEvent.click(screen.getByRole('checkbox', { name: 'Start this VM when the host boots' }));
     expect(screen.getByText(/migrates only to a host with the same CPU/)).toBeTruthy();
     fireEvent.click(screen.getByRole('button', { name: 'Create VM' }));
@@ -49,6 +50,7 @@ describe('NewVmDialog hardware', () => {
       cdrom: '/var/lib/ferry/images/alma.iso',
       boot: ['cdrom'],
       autostart: true,
+      firmware: 'uefi',
     });
   });
 });
@@ -77,7 +79,7 @@ describe('EditVmDialog', () => {
     expect(api.calls[0]).toMatchObject({
       channel: 'vms.update',
       input: {
-        host: 'kvm1', name: 'web', memoryMiB: 1024, vcpus: 2, cpuModel: 'Nehalem-v1', cdrom: null, boot: [],
+        host: 'kvm1', name: 'web', memoryMiB: 1024, vcpus: 2, cpuModel: 'Nehalem-v1', cdrom: null, boot: [], firmware: 'bios',
         disks: [{ path: '/var/lib/ferry/images/web.qcow2', format: 'qcow2', cache: 'none' }],
         nics: [{ model: 'e1000', mac: '52:54:00:11:22:33', network: { type: 'user' } }, { model: 'virtio-net-pci', network: { type: 'user' } }],
       },

@@ -96,3 +96,14 @@ describe('buildQemuArgv: CD-ROM and boot order', () => {
     expect(devices).toContain('virtio-blk-pci,drive=ferry-disk1,id=ferry-vd1');
   });
 });
+
+describe('buildQemuArgv: firmware', () => {
+  it('gives a UEFI VM the shared OVMF code read-only and its own variable store; BIOS adds nothing', () => {
+    const uefi = buildQemuArgv(definition({ firmware: 'uefi' }), layout, { kvmUsable: false });
+    expect(values(uefi, '-drive')).toEqual([
+      'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd',
+      'if=pflash,format=raw,unit=1,file=/var/lib/ferry/nvram/hw1_VARS.fd',
+    ]);
+    expect(values(buildQemuArgv(definition(), layout, { kvmUsable: false }), '-drive')).toEqual([]);
+  });
+});

@@ -71,7 +71,7 @@ export function OverviewTab({ details, summary }: { details: VmDetailsData | nul
             ['Machine', def?.machineType ?? '—'],
             ['CPU model', def?.cpuModel ?? '—'],
             ['Acceleration', def?.accel ?? '—'],
-            ['Firmware', def ? 'BIOS (SeaBIOS)' : '—'],
+            ['Firmware', def ? (def.firmware === 'uefi' ? 'UEFI (OVMF from the host, own variable store)' : 'BIOS (SeaBIOS)') : '—'],
             [
               'Network',
               nics.length === 0 ? (
