@@ -56,29 +56,44 @@ function createWindow(): BrowserWindow {
   return window;
 }
 
-/** Closing (or quitting) while a migration runs asks first; the window closes only when told to. */
+// Quitting while a migration runs asks first. Closing the last window quits on Linux and Windows, so
+// it asks there too; Cmd+Q (or the menu's Quit) reaches before-quit first, which must ask before it
+// closes the engine. One question at a time; once the user said quit, nothing asks again.
+let quitConfirmed = false;
+let askingToQuit = false;
+
+/** Resolves true when nothing runs or the user chose to quit anyway. */
+async function userAllowsQuit(window: BrowserWindow | null): Promise<boolean> {
+  // If the engine cannot list them, let Ferry quit rather than trap the user.
+  const question = quitQuestion(await engine.migrations.list().catch(() => []));
+  if (question === null) return true;
+  const options = { type: 'warning' as const, ...question, defaultId: 0, cancelId: 0, noLink: true };
+  const { response } = window && !window.isDestroyed() ? await dialog.showMessageBox(window, options) : await dialog.showMessageBox(options);
+  return response === 1;
+}
+
+/** Holds a quit or a close (the answer needs the engine, which answers asynchronously), then redoes it if allowed. */
+function askThen(window: BrowserWindow | null, redo: () => void): void {
+  if (askingToQuit) return;
+  askingToQuit = true;
+  void userAllowsQuit(window)
+    .then((allowed) => {
+      if (!allowed) return;
+      quitConfirmed = true;
+      redo();
+    })
+    .finally(() => {
+      askingToQuit = false;
+    });
+}
+
 function askBeforeClosingDuringMigrations(window: BrowserWindow): void {
-  let confirmed = false;
-  let asking = false;
+  // On macOS closing the window leaves Ferry (and its migrations) running; only quitting asks.
+  if (process.platform === 'darwin') return;
   window.on('close', (event) => {
-    if (confirmed) return;
-    // The answer needs the engine, which answers asynchronously: hold the close, then close again if allowed.
+    if (quitConfirmed) return;
     event.preventDefault();
-    if (asking) return;
-    asking = true;
-    void (async () => {
-      try {
-        // If the engine cannot list them, let the window close rather than trap the user.
-        const question = quitQuestion(await engine.migrations.list().catch(() => []));
-        const quit = question === null || (await dialog.showMessageBox(window, { type: 'warning', ...question, defaultId: 0, cancelId: 0, noLink: true })).response === 1;
-        if (quit) {
-          confirmed = true;
-          window.close();
-        }
-      } finally {
-        asking = false;
-      }
-    })();
+    askThen(window, () => window.close());
   });
 }
 
@@ -110,7 +125,12 @@ app.whenReady().then(() => {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
   });
-  app.on('before-quit', () => {
+  app.on('before-quit', (event) => {
+    if (!quitConfirmed) {
+      event.preventDefault();
+      askThen(mainWindow, () => app.quit());
+      return;
+    }
     events.dispose();
     void engine.close();
   });
