@@ -64,10 +64,13 @@ fi
 # Serial console: every line typed on ttyS0 comes back as "ferry-echo: <line>", so a test can prove
 # that a console's keystrokes reach the guest. tty0 is the VGA screen (when the VM has one), so the
 # graphical console has something to show; without a display the writes there go nowhere.
+# The line "ferry-poweroff" powers the guest off from inside (QEMU then exits), as a user's
+# `poweroff` would: tests use it to show that a VM stopped by its guest turns to shut off.
 (
   while IFS= read -r line; do
     echo "ferry-echo: $line" > /dev/ttyS0
     echo "ferry-echo: $line" 2>/dev/null > /dev/tty0
+    if [ "$line" = "ferry-poweroff" ]; then sync; poweroff -f; fi
   done
 ) < /dev/ttyS0 &
 printf '\n  Ferry lab guest\n  Type on the serial console: each line comes back as ferry-echo.\n\n' 2>/dev/null > /dev/tty0
