@@ -86,7 +86,7 @@ export function EditVmDialog({ api, host, definition, onSaved, onClose }: EditVm
           {(id) => <input id={id} value={vcpus} inputMode="numeric" disabled={busy} onChange={(e) => setVcpus(e.target.value)} />}
         </Field>
         <CpuModelField value={cpuModel} onChange={setCpuModel} disabled={busy} error={show('cpuModel')} />
-        <fieldset className="field wide" disabled={busy}>
+        <fieldset className="hw-group" disabled={busy}>
           <legend>Disks</legend>
           {disks.length === 0 ? <p className="muted small">No disks.</p> : null}
           {disks.map((disk, index) => (

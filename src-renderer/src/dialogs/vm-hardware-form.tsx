@@ -55,7 +55,7 @@ export function nicProblems(drafts: NicDraft[]): Record<string, string> {
 export function NicEditor({ nics, onChange, disabled, problems }: { nics: NicDraft[]; onChange(next: NicDraft[]): void; disabled: boolean; problems: Record<string, string | null> }) {
   const update = (index: number, patch: Partial<NicDraft>) => onChange(nics.map((nic, at) => (at === index ? { ...nic, ...patch } : nic)));
   return (
-    <fieldset className="field wide nic-editor" disabled={disabled}>
+    <fieldset className="hw-group" disabled={disabled}>
       <legend>Network interfaces</legend>
       {nics.length === 0 ? <p className="muted small">No network interface.</p> : null}
       {nics.map((nic, index) => {
