@@ -4,6 +4,7 @@ import { DEFAULT_CPU_MODEL } from '../../core/api/vm-hardware.js';
 import { FerryError } from '../../core/errors.js';
 import { printError, table } from '../output.js';
 import { jsonFlag, runChannel } from '../run.js';
+import { addHardwareOptions, describeHardware, hardwareInput, type HardwareOptions } from '../vm-hardware-options.js';
 
 
 const describeVm = (vm: VmDetails) =>
@@ -14,6 +15,7 @@ const describeVm = (vm: VmDetails) =>
     `vCPUs:       ${vm.vcpus}`,
     ...(vm.definition ? [`Machine:     ${vm.definition.machineType}, CPU ${vm.definition.cpuModel}, accel ${vm.definition.accel}`] : []),
     ...(vm.definition?.disks ?? []).map((disk, index) => `Disk ${index}:      ${disk.path} (${disk.format}, cache=${disk.cache})`),
+    ...describeHardware(vm),
     `Monitor:     ${vm.qmpSocket}`,
     `Serial log:  ${vm.serialLog}`,
   ].join('\n');
@@ -30,11 +32,16 @@ function parseDisk(spec: string): { path: string; format?: 'qcow2' | 'raw'; cach
   return disk;
 }
 
+/** vms.define has no "eject": a CD-ROM is given or not. */
+function definedHardware({ cdrom, ...rest }: ReturnType<typeof hardwareInput>) {
+  return { ...rest, ...(typeof cdrom === 'string' ? { cdrom } : {}) };
+}
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function vmCommand(): Command {
   const vm = new Command('vm').description('virtual machines on a host');
-  vm
+  addHardwareOptions(vm
     .command('define <host> <name>')
     .description('define a VM (QEMU driven directly)')
     .requiredOption('--memory <mib>', 'memory in MiB', Number)
@@ -46,11 +53,13 @@ export function vmCommand(): Command {
     .option('--nic <model>', 'none | virtio-net-pci | e1000', 'none')
     .option('--kernel <path>', 'direct kernel boot: kernel on the host')
     .option('--initrd <path>', 'direct kernel boot: initrd on the host')
-    .option('--append <args>', 'direct kernel boot: kernel command line')
-    .action(async (host: string, name: string, options: { memory: number; vcpus: number; disk: string[]; machine?: string; cpu: string; accel: string; nic: string; kernel?: string; initrd?: string; append?: string }, command: Command) => {
+    .option('--append <args>', 'direct kernel boot: kernel command line'))
+    .action(async (host: string, name: string, options: HardwareOptions & { memory: number; vcpus: number; disk: string[]; machine?: string; cpu: string; accel: string; nic: string; kernel?: string; initrd?: string; append?: string }, command: Command) => {
       let disks;
+      let hardware;
       try {
         disks = options.disk.map(parseDisk);
+        hardware = hardwareInput(options);
       } catch (error) {
         printError(error, { json: jsonFlag(command) });
         return;
@@ -67,6 +76,7 @@ export function vmCommand(): Command {
           cpuModel: options.cpu,
           accel: options.accel as 'auto',
           nic: options.nic as 'none',
+          ...definedHardware(hardware),
           ...(options.machine ? { machineType: options.machine } : {}),
           ...(options.kernel ? { kernel: options.kernel } : {}),
           ...(options.initrd ? { initrd: options.initrd } : {}),
@@ -74,6 +84,32 @@ export function vmCommand(): Command {
         },
         (result) => `Defined\n${describeVm(result)}`,
       );
+    });
+  addHardwareOptions(vm
+    .command('edit <host> <name>')
+    .description('change a stopped VM\'s hardware; what is not given stays (--net replaces all NICs)')
+    .option('--memory <mib>', 'memory in MiB', Number)
+    .option('--vcpus <n>', 'virtual CPUs', Number)
+    .option('--cpu <model>', 'named CPU model, or host')
+    .option('--disk <path[,format=F]>', 'the disks, replacing the present ones (repeat for more)', collect, [])
+    .option('--eject', 'remove the CD-ROM'))
+    .action(async (host: string, name: string, options: HardwareOptions & { memory?: number; vcpus?: number; cpu?: string; disk: string[] }, command: Command) => {
+      let input;
+      try {
+        input = {
+          host,
+          name,
+          ...hardwareInput(options),
+          ...(options.memory !== undefined ? { memoryMiB: options.memory } : {}),
+          ...(options.vcpus !== undefined ? { vcpus: options.vcpus } : {}),
+          ...(options.cpu ? { cpuModel: options.cpu } : {}),
+          ...(options.disk.length > 0 ? { disks: options.disk.map(parseDisk) } : {}),
+        };
+      } catch (error) {
+        printError(error, { json: jsonFlag(command) });
+        return;
+      }
+      await runChannel(command, 'vms.update', input, (result) => `Updated\n${describeVm(result)}`);
     });
   vm
     .command('list <host>')
