@@ -5,7 +5,7 @@ set -euo pipefail
 
 # libvirt: the daemon and virsh only (no libvirt-daemon-system, whose service units and default
 # network have nothing to run them here); test/lab/libvirt.ts starts it per host on demand.
-needed_packages=(qemu-system-x86 qemu-utils openssh-server openssh-client busybox-static cpio iproute2 chromium xvfb procps kmod psmisc util-linux
+needed_packages=(qemu-system-x86 qemu-utils ovmf openssh-server openssh-client busybox-static cpio iproute2 chromium xvfb procps kmod psmisc util-linux
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 missing=()
 for pkg in "${needed_packages[@]}"; do
