@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FerryEngine } from '../../src-main/core/engine.js';
+import { migrationSeries } from '../../src-renderer/src/components/charts/migration-series.js';
 import { labStatus, labUp } from '../lab/lab.js';
 import type { LabHost, LabStatus } from '../lab/types.js';
 
@@ -99,7 +100,7 @@ async function createPool(host: LabHost): Promise<void> {
   await dialog.getByLabel('Target Path', { exact: true }).fill(poolPath);
   await dialog.getByRole('button', { name: 'Create Pool' }).click();
   await dialog.waitFor({ state: 'detached', timeout: 60_000 });
-  await page.getByRole('list', { name: 'Storage pools' }).getByText(poolName, { exact: true }).click();
+  await page.getByRole('listbox', { name: 'Storage pools' }).getByRole('option', { name: new RegExp(`^${poolName},`) }).click();
 }
 
 async function createVm(host: LabHost, name: string, volume: string, dirtyMiB: number): Promise<void> {
@@ -109,6 +110,8 @@ async function createVm(host: LabHost, name: string, volume: string, dirtyMiB: n
   await dialog.getByLabel('Name', { exact: true }).fill(name);
   await dialog.getByLabel('Memory (MiB)', { exact: true }).fill('128');
   await dialog.getByLabel('vCPUs', { exact: true }).fill('1');
+  // The lab's guests run under TCG (KVM is not usable for them on these machines).
+  await dialog.getByLabel('Acceleration', { exact: true }).selectOption('tcg');
   await dialog.getByRole('radio', { name: 'Existing volume' }).check();
   await dialog.getByLabel('Storage pool', { exact: true }).selectOption(poolName);
   await dialog.getByLabel('Volume', { exact: true }).selectOption(`${poolPath}/${volume}`);
@@ -132,6 +135,19 @@ async function createVolume(name: string, capacity: string): Promise<void> {
   await dialog.getByRole('button', { name: 'Create Volume' }).click();
   await dialog.waitFor({ state: 'detached', timeout: 60_000 });
   await page.getByRole('table', { name: 'Volumes' }).getByRole('cell', { name, exact: true }).waitFor();
+}
+
+/** How many points the memory chart of this VM's newest stored migration has (one per distinct sample time). */
+async function engineRecord(vm: string): Promise<number> {
+  const engine = new FerryEngine({ home, userKnownHosts: null });
+  try {
+    const newest = (await engine.call('migrations.list', {})).filter((m) => m.vm === vm).sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
+    if (!newest) throw new Error(`no stored migration of ${vm}`);
+    const { samples } = await engine.call('migrations.get', { id: newest.id });
+    return migrationSeries(samples).memory.length;
+  } finally {
+    await engine.close();
+  }
 }
 
 async function runVm(host: LabHost, name: string): Promise<void> {
@@ -201,6 +217,7 @@ describe('GUI against the lab', () => {
 
     await createVm(hostA(), vm1, 'disk1.qcow2', 4);
     await runVm(hostA(), vm1);
+    await page.getByRole('tab', { name: 'Console' }).click();
     const serial = page.getByLabel('Serial console', { exact: true });
     await waitForText(serial, /\S{3,}/, 120_000);
     await page.waitForTimeout(3000);
@@ -242,6 +259,14 @@ describe('GUI against the lab', () => {
     await page.getByRole('region', { name: 'Migration report' }).waitFor({ timeout: 300_000 });
     await waitForText(page.getByRole('region', { name: 'Migration report' }), 'Completed');
     expect(await points()).toBeGreaterThan(first);
+    // The ended migration draws its stored record: the same series History draws, to the last sample.
+    const record = await engineRecord(vm1);
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('figure[aria-label="Memory: transferred and remaining"]')?.getAttribute('data-points') ?? 0) === n,
+      record,
+      { timeout: 30_000 },
+    );
+    const livePoints = await points();
     await shot('11-migration-report');
     await waitForText(treeHost(hostB().name), vm1, 60_000);
 
@@ -269,6 +294,7 @@ describe('GUI against the lab', () => {
     await table.getByRole('row', { name: new RegExp(vm2) }).first().waitFor({ timeout: 30_000 });
     await table.getByRole('row', { name: new RegExp(vm1) }).first().click();
     await page.getByRole('figure', { name: 'Memory: transferred and remaining' }).waitFor({ timeout: 30_000 });
+    expect(Number(await page.getByRole('figure', { name: 'Memory: transferred and remaining' }).getAttribute('data-points'))).toBe(livePoints);
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();
     expect((await download).suggestedFilename()).toMatch(/\.csv$/);

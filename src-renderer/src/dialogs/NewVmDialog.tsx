@@ -37,6 +37,7 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
   const [initrd, setInitrd] = useState('');
   const [append, setAppend] = useState('console=ttyS0');
   const [cpuModel, setCpuModel] = useState(DEFAULT_CPU_MODEL);
+  const [accel, setAccel] = useState<'auto' | 'kvm' | 'tcg'>('auto');
   const [nics, setNics] = useState<NicDraft[]>([newNicDraft()]);
   const [installFromIso, setInstallFromIso] = useState(false);
   const [iso, setIso] = useState('');
@@ -130,6 +131,7 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
         vcpus: Number(vcpus),
         disks: diskPath ? [{ path: diskPath, ...(diskFormat ? { format: diskFormat } : {}) }] : [],
         cpuModel,
+        accel,
         nics: nicInputs(nics),
       };
       if (installFromIso) input.cdrom = iso;
@@ -161,6 +163,15 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
           {(id) => <input id={id} value={vcpus} inputMode="numeric" disabled={busy} onChange={(e) => setVcpus(e.target.value)} />}
         </Field>
         <CpuModelField value={cpuModel} onChange={setCpuModel} disabled={busy} error={show('cpuModel')} />
+        <Field label="Acceleration" hint="Automatic: KVM where the host can use it, else TCG emulation (much slower)">
+          {(id) => (
+            <select id={id} value={accel} disabled={busy} onChange={(e) => setAccel(e.target.value === 'kvm' ? 'kvm' : e.target.value === 'tcg' ? 'tcg' : 'auto')}>
+              <option value="auto">Automatic</option>
+              <option value="kvm">KVM</option>
+              <option value="tcg">TCG (emulation)</option>
+            </select>
+          )}
+        </Field>
         <NicEditor nics={nics} onChange={setNics} disabled={busy} problems={touched ? nicProblems(nics) : {}} />
         <fieldset className="field wide radio-row" disabled={busy}>
           <legend>Disk</legend>

@@ -1,4 +1,4 @@
-import { useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import type { MigrationPhase, MigrationSample, MigrationSummary } from '../../../src-main/core/api/types';
 import { useFerry } from '../store/context';
 import { isFinalPhase } from '../store/store';
@@ -48,6 +48,19 @@ export function useSamples(id: string): MigrationSample[] {
   return useMemo(() => ring?.toArray() ?? [], [ring, version]);
 }
 
+/**
+ * Once a migration has ended, its stored record is drawn: the same samples History draws, down to
+ * the last one (events can arrive after the final update, or be missed while a window reloads).
+ */
+function useFinalSamples(id: string, final: boolean, live: MigrationSample[]): MigrationSample[] {
+  const record = useFerry((s) => s.records[id]);
+  const loadRecord = useFerry((s) => s.loadRecord);
+  useEffect(() => {
+    if (final) void loadRecord(id).catch(() => undefined);
+  }, [final, id, loadRecord]);
+  return final && record && record.samples.length >= live.length ? record.samples : live;
+}
+
 /** Why Cancel is off once the engine has passed the commit point; an offline move has no memory in flight. */
 function pastCommitText(summary: MigrationSummary): string {
   const why = summary.mode === 'offline' ? 'the VM is being started there' : "the guest's memory is already there";
@@ -83,7 +96,8 @@ export function MigrationView({ id }: { id: string }) {
   const summary = useFerry((s) => s.migrations[id]);
   const api = useFerry((s) => s.api);
   const trackMigration = useFerry((s) => s.trackMigration);
-  const samples = useSamples(id);
+  const live = useSamples(id);
+  const samples = useFinalSamples(id, summary ? isFinalPhase(summary.phase) : false, live);
   const last = samples.at(-1);
   const [bandwidth, setBandwidth] = useState('');
   const [downtime, setDowntime] = useState('');

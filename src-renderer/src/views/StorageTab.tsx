@@ -56,6 +56,11 @@ export function StorageTab({ hostName }: { hostName: string }) {
           </button>
         </div>
         <ErrorBox error={poolError} />
+        {!pools && !poolError ? (
+          <div className="pool-list muted pad" aria-busy="true">
+            Loading pools…
+          </div>
+        ) : null}
         {pools && pools.length === 0 ? <div className="pool-list muted pad">No pools yet. Add one to hold disk images.</div> : null}
         {/* A listbox: one tab stop (the selected pool); the arrows, Home and End choose another. */}
         <ul className="pool-list" role="listbox" aria-label="Storage pools" hidden={!pools || pools.length === 0} onKeyDown={(event) => choosePoolByKey(event, pools?.map((p) => p.name) ?? [], poolName, setSelected)}>

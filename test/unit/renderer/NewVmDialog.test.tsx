@@ -61,7 +61,7 @@ describe('NewVmDialog', () => {
     expect(api.calls[1]?.input).toEqual({
       host: 'kvm1', name: 'web', memoryMiB: 256, vcpus: 1,
       disks: [{ path: '/var/lib/ferry/images/web.qcow2', format: 'qcow2' }],
-      cpuModel: 'Nehalem-v1', nics: [{ model: 'virtio-net-pci', network: { type: 'user' } }],
+      cpuModel: 'Nehalem-v1', accel: 'auto', nics: [{ model: 'virtio-net-pci', network: { type: 'user' } }],
       kernel: '/boot/vmlinuz', initrd: '/boot/initrd.img', append: 'console=ttyS0',
     });
     expect(onCreated.mock.calls[0]?.[1]).toBe(true);
