@@ -50,6 +50,10 @@ describe('resolveSshConfig', () => {
       port: 2222,
       identityFiles: ['/home/me/.ssh/id_kvm1', '/home/me/keys/admin@10.0.0.11', '/home/me/.ssh/id_default'],
       proxyJump: 'jump@bastion.example:2200',
+      userKnownHostsFiles: ['/home/me/.ssh/known_hosts', '/home/me/.ssh/known_hosts2'],
+      globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+      strictHostKeyChecking: 'ask',
+      resolvedBy: 'parser',
     });
   });
 
@@ -69,6 +73,10 @@ describe('resolveSshConfig', () => {
       port: 22,
       identityFiles: [],
       proxyJump: undefined,
+      userKnownHostsFiles: ['/home/me/.ssh/known_hosts', '/home/me/.ssh/known_hosts2'],
+      globalKnownHostsFiles: ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+      strictHostKeyChecking: 'ask',
+      resolvedBy: 'parser',
     });
   });
 
