@@ -7,14 +7,18 @@ import { EVENT_CHANNEL } from './channel-names.js';
 import { registerIpc } from './ipc.js';
 import { quitQuestion } from './quit-question.js';
 import { SecretStore } from './secrets.js';
-import { isAllowedExternalLink, isOurRendererUrl, RENDERER_CSP } from './security.js';
+import { registerAppScheme, serveRenderer } from './app-protocol.js';
+import { APP_INDEX_URL } from './app-protocol-files.js';
+import { isAllowedExternalLink, isAppPageUrl, RENDERER_CSP } from './security.js';
 
 // Thin glue: one window, the engine in this process, IPC on the contract, events pushed to the
-// window (samples throttled to ~4 Hz per migration). Hardened per Electron's security checklist.
-const rendererIndex = fileURLToPath(new URL('../../renderer/index.html', import.meta.url));
+// window (samples throttled to ~4 Hz per migration). Hardened per Electron's security checklist; the
+// page comes from app://ferry/ (app-protocol.ts), never from file://.
+const rendererRoot = fileURLToPath(new URL('../../renderer/', import.meta.url));
 const preload = fileURLToPath(new URL('../../preload/preload.cjs', import.meta.url));
 
 app.enableSandbox();
+registerAppScheme();
 const engine = new FerryEngine({ home: ferryHome() });
 const secrets = new SecretStore(engine.home, safeStorage);
 let mainWindow: BrowserWindow | null = null;
@@ -52,7 +56,7 @@ function createWindow(): BrowserWindow {
   window.on('closed', () => {
     if (mainWindow === window) mainWindow = null;
   });
-  void window.loadFile(rendererIndex);
+  void window.loadURL(APP_INDEX_URL);
   return window;
 }
 
@@ -108,11 +112,12 @@ app.whenReady().then(() => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [RENDERER_CSP] } });
   });
+  serveRenderer(rendererRoot, RENDERER_CSP);
 
   registerIpc(ipcMain, {
     engine,
     secrets,
-    isTrustedSender: (url) => isOurRendererUrl(url, rendererIndex),
+    isTrustedSender: isAppPageUrl,
   });
   const events = throttleEvents((event) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, event);
