@@ -7,7 +7,7 @@ import type { ChannelInput, FerryApi } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, useAction } from '../components/common';
 import { CpuModelField } from './CpuModelField';
-import { bootChoices, bootValue, labelled, NicEditor, nicDraftOf, nicInputs, nicProblems, schemaProblem, type NicDraft } from './vm-hardware-form';
+import { BootOrderField, bootChoices, FirmwareField, bootValue, labelled, NicEditor, nicDraftOf, nicInputs, nicProblems, schemaProblem, type NicDraft } from './vm-hardware-form';
 import './vm-hardware-form.css';
 
 export interface EditVmDialogProps {
@@ -108,25 +108,8 @@ export function EditVmDialog({ api, host, definition, onSaved, onClose }: EditVm
         <Field label="CD-ROM (ISO path)" error={show('iso')} hint={iso === '' ? 'Empty: no CD-ROM drive' : undefined}>
           {(id) => <input id={id} value={iso} disabled={busy} placeholder="/var/lib/ferry/images/install.iso" onChange={(e) => setIso(e.target.value)} />}
         </Field>
-        <Field label="Firmware" hint={firmware === 'uefi' ? 'OVMF from the host (Debian/Ubuntu package ovmf); the VM gets its own UEFI variables' : definition.firmware === 'uefi' ? 'An installed UEFI system does not boot under BIOS' : 'SeaBIOS'}>
-          {(id) => (
-            <select id={id} value={firmware} disabled={busy} onChange={(e) => setFirmware(e.target.value as 'bios' | 'uefi')}>
-              <option value="bios">BIOS</option>
-              <option value="uefi">UEFI</option>
-            </select>
-          )}
-        </Field>
-        <Field label="Boot order">
-          {(id) => (
-            <select id={id} value={boots.some((choice) => choice.value === bootChoice) ? bootChoice : ''} disabled={busy} onChange={(e) => setBootChoice(e.target.value)}>
-              {boots.map((choice) => (
-                <option key={choice.value} value={choice.value}>
-                  {choice.label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <FirmwareField value={firmware} onChange={setFirmware} disabled={busy} wasUefi={definition.firmware === 'uefi'} />
+        <BootOrderField choices={boots} value={bootChoice} onChange={setBootChoice} disabled={busy} />
         <label className="check wide">
           <input type="checkbox" checked={autostart} disabled={busy} onChange={(e) => setAutostart(e.target.checked)} />
           Start this VM when the host boots

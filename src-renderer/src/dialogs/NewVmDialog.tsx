@@ -8,7 +8,7 @@ import { diskPathSchema, kernelPathSchema, vmNameSchema, volumeNameSchema } from
 import { DEFAULT_CPU_MODEL } from '../../../src-main/core/api/vm-hardware';
 import { formatBytes, parseSizeText } from '../util/format';
 import { CpuModelField } from './CpuModelField';
-import { bootChoices, labelled, NicEditor, newNicDraft, nicInputs, nicProblems, schemaProblem, type NicDraft } from './vm-hardware-form';
+import { BootOrderField, bootChoices, FirmwareField, labelled, NicEditor, newNicDraft, nicInputs, nicProblems, schemaProblem, type NicDraft } from './vm-hardware-form';
 
 export interface NewVmDialogProps {
   api: FerryApi;
@@ -243,25 +243,8 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
             {(id) => <input id={id} value={iso} disabled={busy} placeholder="/var/lib/ferry/images/install.iso" onChange={(e) => setIso(e.target.value)} />}
           </Field>
         ) : null}
-        <Field label="Firmware" hint={firmware === 'uefi' ? 'OVMF from the host (Debian/Ubuntu package ovmf); the VM gets its own UEFI variables' : 'SeaBIOS'}>
-          {(id) => (
-            <select id={id} value={firmware} disabled={busy} onChange={(e) => setFirmware(e.target.value as 'bios' | 'uefi')}>
-              <option value="bios">BIOS</option>
-              <option value="uefi">UEFI</option>
-            </select>
-          )}
-        </Field>
-        <Field label="Boot order">
-          {(id) => (
-            <select id={id} value={boots.some((choice) => choice.value === bootChoice) ? bootChoice : ''} disabled={busy} onChange={(e) => setBootChoice(e.target.value)}>
-              {boots.map((choice) => (
-                <option key={choice.value} value={choice.value}>
-                  {choice.label}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <FirmwareField value={firmware} onChange={setFirmware} disabled={busy} />
+        <BootOrderField choices={boots} value={bootChoice} onChange={setBootChoice} disabled={busy} />
         <label className="check wide">
           <input type="checkbox" checked={kernelBoot} disabled={busy} onChange={(e) => setKernelBoot(e.target.checked)} />
           Direct kernel boot

@@ -1,6 +1,7 @@
 import type { ZodType } from 'zod';
 import type { VmBootDevice, VmNic } from '../../../src-main/core/api/types';
 import { bridgeNameSchema, macAddressSchema, MAX_NICS } from '../../../src-main/core/api/vm-hardware';
+import { Field } from '../components/common';
 import './vm-hardware-form.css';
 
 /** The first message the contract's own schema has for a value, or null when it accepts it. */
@@ -112,4 +113,36 @@ export function bootChoices(has: { cdrom: boolean; disk: boolean; network: boole
 
 export function bootValue(order: VmBootDevice[] | undefined): string {
   return (order ?? []).join(',');
+}
+
+/** BIOS or UEFI, with the hint that says what each means (and why switching an installed system back fails). */
+export function FirmwareField({ value, onChange, disabled, wasUefi = false }: { value: 'bios' | 'uefi'; onChange(next: 'bios' | 'uefi'): void; disabled: boolean; wasUefi?: boolean }) {
+  const hint = value === 'uefi' ? 'OVMF from the host (Debian/Ubuntu package ovmf); the VM gets its own UEFI variables' : wasUefi ? 'An installed UEFI system does not boot under BIOS' : 'SeaBIOS';
+  return (
+    <Field label="Firmware" hint={hint}>
+      {(id) => (
+        <select id={id} value={value} disabled={disabled} onChange={(e) => onChange(e.target.value === 'uefi' ? 'uefi' : 'bios')}>
+          <option value="bios">BIOS</option>
+          <option value="uefi">UEFI</option>
+        </select>
+      )}
+    </Field>
+  );
+}
+
+/** The boot order among the choices the VM's devices allow. */
+export function BootOrderField({ choices, value, onChange, disabled }: { choices: ReturnType<typeof bootChoices>; value: string; onChange(next: string): void; disabled: boolean }) {
+  return (
+    <Field label="Boot order">
+      {(id) => (
+        <select id={id} value={choices.some((choice) => choice.value === value) ? value : ''} disabled={disabled} onChange={(e) => onChange(e.target.value)}>
+          {choices.map((choice) => (
+            <option key={choice.value} value={choice.value}>
+              {choice.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
 }
