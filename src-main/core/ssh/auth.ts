@@ -13,36 +13,87 @@ export interface SshAuthOptions {
    * often holds it decrypted. A key the user named fails instead, asking for the passphrase.
    */
   identityFileIsDefault?: boolean;
+  /** Keys tried after identityFile, in order, until the server accepts one (ssh's IdentityFile list). */
+  identityFiles?: readonly IdentityFile[];
   passphrase?: string;
   password?: string;
 }
 
+export interface IdentityFile {
+  path: string;
+  /**
+   * One of ssh's default names, tried only because it might exist: missing, it is skipped without
+   * a word. A file the user named (in ~/.ssh/config) that is missing is reported if nothing else works.
+   */
+  defaultName: boolean;
+  /** Named for this host alone: needing a passphrase nobody gave is then an error, not a reason to skip it. */
+  required: boolean;
+}
+
 export interface IdentityChoice {
+  /** The first usable key. */
   identity: ParsedKey | undefined;
-  /** Why a default identity file was left out (it needs a passphrase), if it was. */
+  /** Every usable key, in the order they are offered. */
+  identities: ParsedKey[];
+  /** Why keys were left out (passphrase needed, file missing), if any were; the first reason, naming all. */
   skipped: FerryError | undefined;
 }
 
 /**
- * Reads and decrypts the identity file up front, because ssh2 silently skips a key it cannot
- * parse and the user would only see a generic "authentication failed".
+ * Keys offered after the first, found from the first: connection.ts hands authMethods only
+ * `identity`, so the rest of the list travels with it.
  */
-export async function chooseIdentity(auth: SshAuthOptions): Promise<IdentityChoice> {
-  if (auth.identityFile === undefined) return { identity: undefined, skipped: undefined };
-  const read = await readIdentity(auth.identityFile, auth.passphrase);
-  if ('key' in read) return { identity: read.key, skipped: undefined };
-  if (read.needsPassphrase && auth.identityFileIsDefault === true) return { identity: undefined, skipped: read.error };
-  throw read.error;
+const laterIdentities = new WeakMap<ParsedKey, ParsedKey[]>();
+
+function identityFilesOf(auth: SshAuthOptions): IdentityFile[] {
+  const named = auth.identityFile === undefined ? [] : [{ path: auth.identityFile, defaultName: false, required: auth.identityFileIsDefault !== true }];
+  return [...named, ...(auth.identityFiles ?? [])];
 }
 
-type IdentityRead = { key: ParsedKey } | { error: FerryError; needsPassphrase: boolean };
+/**
+ * Reads and decrypts the identity files up front, because ssh2 silently skips a key it cannot
+ * parse and the user would only see a generic "authentication failed". A key that cannot be
+ * used is skipped when something else may still authenticate; with nothing left, its error is thrown.
+ */
+export async function chooseIdentity(auth: SshAuthOptions): Promise<IdentityChoice> {
+  const identities: ParsedKey[] = [];
+  const skips: FerryError[] = [];
+  for (const file of identityFilesOf(auth)) {
+    const read = await readIdentity(file.path, auth.passphrase);
+    if ('key' in read) identities.push(read.key);
+    else if (read.missing && file.defaultName) continue;
+    else if (read.missing || (read.needsPassphrase && !file.required)) skips.push(read.error);
+    else throw read.error;
+  }
+  const [identity, ...later] = identities;
+  if (identity !== undefined) laterIdentities.set(identity, later);
+  const skipped = skipSummary(skips);
+  const otherWay = (auth.agent !== undefined && auth.agent !== '') || auth.password !== undefined;
+  // A missing key the user named, with nothing else to try, is the answer itself.
+  const onlyMissing = skips.find((error) => error.details?.['missing'] === true);
+  if (identity === undefined && !otherWay && onlyMissing !== undefined && skips.length === 1) throw onlyMissing;
+  return { identity, identities, skipped };
+}
+
+function skipSummary(skips: readonly FerryError[]): FerryError | undefined {
+  const [firstSkip] = skips;
+  if (firstSkip === undefined || skips.length === 1) return firstSkip;
+  return new FerryError('auth-failed', `${skips.length} identity files were left out: ${skips.map((error) => error.message).join('; ')}`, {
+    hint: firstSkip.hint ?? 'Check the IdentityFile lines.',
+    details: { identityFiles: skips.map((error) => error.details?.['identityFile']) },
+  });
+}
+
+type IdentityRead = { key: ParsedKey } | { error: FerryError; needsPassphrase: boolean; missing: boolean };
 
 async function readIdentity(path: string, passphrase: string | undefined): Promise<IdentityRead> {
   let data: Buffer;
   try {
     data = await readFile(path);
   } catch (error) {
-    return { error: new FerryError('auth-failed', `Cannot read identity file ${path}: ${(error as Error).message}`, { hint: 'Check the IdentityFile path.', cause: error }), needsPassphrase: false };
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const details = { identityFile: path, missing };
+    return { error: new FerryError('auth-failed', `Cannot read identity file ${path}: ${(error as Error).message}`, { hint: 'Check the IdentityFile path.', details, cause: error }), needsPassphrase: false, missing };
   }
   const parsed = ssh2.utils.parseKey(data, passphrase);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
@@ -51,19 +102,21 @@ async function readIdentity(path: string, passphrase: string | undefined): Promi
     const encrypted = /encrypted|passphrase|decrypt|bad/i.test(reason);
     if (encrypted && passphrase === undefined) {
       const error = new FerryError('auth-failed', `Identity file ${path} is protected by a passphrase`, { hint: 'Enter the passphrase, or load the key into ssh-agent with ssh-add.', details: { identityFile: path } });
-      return { error, needsPassphrase: true };
+      return { error, needsPassphrase: true, missing: false };
     }
     const error = new FerryError('auth-failed', `Cannot use identity file ${path}: ${encrypted ? 'wrong passphrase' : reason}`, { hint: encrypted ? 'Check the passphrase.' : 'The file must be an OpenSSH or PEM private key.', details: { identityFile: path } });
-    return { error, needsPassphrase: false };
+    return { error, needsPassphrase: false, missing: false };
   }
   return { key };
 }
 
-/** The order `ssh` uses: agent, identity file, password, then keyboard-interactive. */
+/** The order `ssh` uses: agent, identity files in order, password, then keyboard-interactive. */
 export function authMethods(username: string, auth: SshAuthOptions, identity: ParsedKey | undefined): AnyAuthMethod[] {
   const methods: AnyAuthMethod[] = [];
   if (auth.agent !== undefined && auth.agent !== '') methods.push({ type: 'agent', username, agent: auth.agent });
-  if (identity !== undefined) methods.push({ type: 'publickey', username, key: identity });
+  if (identity !== undefined) {
+    for (const key of [identity, ...(laterIdentities.get(identity) ?? [])]) methods.push({ type: 'publickey', username, key });
+  }
   const password = auth.password;
   if (password !== undefined) {
     methods.push({ type: 'password', username, password });

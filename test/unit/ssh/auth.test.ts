@@ -47,12 +47,12 @@ describe('chooseIdentity', () => {
     expect((await chooseIdentity({ identityFile: plainKey, identityFileIsDefault: true })).identity?.type).toBe('ssh-ed25519');
   });
 
-  it('never skips a wrong passphrase or an unreadable file, default or not', async () => {
+  it('never skips a wrong passphrase, nor an unreadable file when nothing else could authenticate', async () => {
     await expect(chooseIdentity({ identityFile: encryptedKey, identityFileIsDefault: true, passphrase: 'wrong' })).rejects.toThrow(/wrong passphrase/);
     await expect(chooseIdentity({ identityFile: join(dir, 'missing'), identityFileIsDefault: true })).rejects.toThrow(/Cannot read identity file/);
   });
 
   it('offers nothing when no identity file is configured', async () => {
-    await expect(chooseIdentity({})).resolves.toEqual({ identity: undefined, skipped: undefined });
+    await expect(chooseIdentity({})).resolves.toEqual({ identity: undefined, identities: [], skipped: undefined });
   });
 });
