@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FerryEngine } from '../../src-main/core/engine.js';
 import { labStatus, labUp } from '../lab/lab.js';
+import { startWebServer, waitForText } from './harness.js';
 import type { LabHost, LabStatus } from '../lab/types.js';
 
 // Drives the real GUI (served by `npm run build` output) in Debian's Chromium against the real
@@ -33,34 +34,7 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
 
-function startServer(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server = spawn(process.execPath, ['dist/main/web/serve.js'], {
-      env: { ...process.env, FERRY_HOME: home, FERRY_WEB_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`serve.js printed no URL:\n${out}\n${err}`)), 20_000);
-    server.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /^Ferry is serving on (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)$/m.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-      }
-    });
-    server.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    server.once('exit', (code) => reject(new Error(`serve.js exited with ${code}:\n${err}`)));
-  });
-}
 
-/** Waits until the locator's text contains `text`. */
-async function waitForText(locator: Locator, text: string | RegExp, timeout = 60_000): Promise<void> {
-  await locator.filter({ hasText: text }).first().waitFor({ timeout });
-}
 
 const treeHost = (name: string) => page.getByRole('treeitem', { name, exact: true });
 const treeVm = (name: string) => page.locator('.vm-row', { hasText: name });
@@ -162,7 +136,7 @@ beforeAll(async () => {
   if (lab.hosts.length < 2) throw new Error('the GUI test needs the two-host lab');
   mkdirSync(SHOTS, { recursive: true });
   home = mkdtempSync(join(tmpdir(), 'ferry-gui-'));
-  url = await startServer();
+  ({ server, url } = await startWebServer(home));
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],

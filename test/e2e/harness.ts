@@ -36,7 +36,8 @@ export interface GuiOptions {
   colorScheme?: 'light' | 'dark';
 }
 
-function startServer(home: string): Promise<{ server: ChildProcess; url: string }> {
+/** `npm run web`'s server on FERRY_HOME=home and any free port; resolves with the URL it prints. */
+export function startWebServer(home: string): Promise<{ server: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const server = spawn(process.execPath, ['dist/main/web/serve.js'], {
       env: { ...process.env, FERRY_HOME: home, FERRY_WEB_PORT: '0' },
@@ -82,7 +83,7 @@ export async function startGui(options: GuiOptions = {}): Promise<Gui> {
   const home = mkdtempSync(join(tmpdir(), 'ferry-gui-'));
   const engine = new FerryEngine({ home, userKnownHosts: null });
   if (options.addHosts !== false) await addLabHosts(engine, lab);
-  const { server, url } = await startServer(home);
+  const { server, url } = await startWebServer(home);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
