@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { FerryError } from '../errors.js';
-import { LocalTransport, SshTransport, parseProxyJump, resolveSshConfig, type SshTransportOptions, type UnknownHostKeyPrompt } from '../ssh/index.js';
+import { LocalTransport, SshTransport, type KnownHostsFile, type SshTransportOptions, type UnknownHostKeyPrompt } from '../ssh/index.js';
+import type { IdentityFile } from '../ssh/auth.js';
+import { parseProxyJump, resolveSshConfig, type JumpHost, type ResolvedSshConfig } from '../ssh/config.js';
 import type { HostTransport, TransportState } from '../ssh/transport.js';
 import type { SavedHost } from './registry.js';
 import { expandHomePath } from '../local-path.js';
@@ -19,6 +19,8 @@ export interface ConnectionOptions {
   userKnownHosts?: string;
   sshConfigPath?: string;
   agentSocket?: string | undefined;
+  /** Debug-level notes, such as why ~/.ssh/config was read by Ferry's parser instead of `ssh -G`. */
+  debug?: (note: string) => void;
 }
 
 /**
@@ -84,12 +86,12 @@ export class ConnectionManager extends EventEmitter {
   }
 
   private async sshOptions(host: Extract<SavedHost, { transport: 'ssh' }>, onUnknownHostKey: UnknownHostKeyPrompt | undefined): Promise<SshTransportOptions> {
-    const config = await resolveSshConfig(host.address, this.options.sshConfigPath === undefined ? {} : { configPath: this.options.sshConfigPath });
+    const config = await this.resolveConfig(host.address, host.port, host.user);
     const secrets = this.secrets.get(host.name) ?? {};
-    const identityFile = host.identityFile !== undefined ? expandHomePath(host.identityFile) : (config.identityFiles[0] ?? defaultIdentity());
-    const knownHostsFiles = [{ path: this.options.ferryKnownHosts, writable: true }];
-    if (this.options.userKnownHosts) knownHostsFiles.push({ path: this.options.userKnownHosts, writable: false });
     const agent = host.useAgent ? this.options.agentSocket : undefined;
+    // A key named for this host must open; keys from ~/.ssh/config that need a passphrase fall
+    // through to the next key and the agent, as ssh in batch mode treats them.
+    const identityFiles = host.identityFile !== undefined ? [{ path: expandHomePath(host.identityFile), defaultName: false, required: true }] : identityFilesOf(config);
     const options: SshTransportOptions = {
       label: host.name,
       host: config.hostName,
@@ -97,37 +99,64 @@ export class ConnectionManager extends EventEmitter {
       username: host.user ?? config.user ?? 'root',
       auth: {
         ...(agent ? { agent } : {}),
-        ...(identityFile ? { identityFile } : {}),
-        // Only a key named for this host must open; a default one (or one from ~/.ssh/config,
-        // as ssh in batch mode treats it) that needs a passphrase falls through to the agent.
-        identityFileIsDefault: host.identityFile === undefined,
+        identityFiles,
         ...(secrets.passphrase !== undefined ? { passphrase: secrets.passphrase } : {}),
         ...(secrets.password !== undefined ? { password: secrets.password } : {}),
       },
-      knownHostsFiles,
+      knownHostsFiles: this.knownHostsFiles(config),
       ...(onUnknownHostKey ? { onUnknownHostKey } : {}),
     };
-    if (config.proxyJump) {
-      const hops = parseProxyJump(config.proxyJump);
-      if (hops.length > 1) {
-        throw new FerryError('unsupported', `ProxyJump with ${hops.length} hops is not supported yet for ${host.address}`, { hint: 'Use a single jump host in ~/.ssh/config.' });
-      }
-      const hop = hops[0];
-      if (hop) {
-        const jumpConfig = await resolveSshConfig(hop.host, this.options.sshConfigPath === undefined ? {} : { configPath: this.options.sshConfigPath });
-        const jumpIdentity = jumpConfig.identityFiles[0] ?? defaultIdentity();
-        options.proxyJump = {
-          label: `${host.name} (jump ${hop.host})`,
-          host: jumpConfig.hostName,
-          port: hop.port ?? jumpConfig.port,
-          username: hop.user ?? jumpConfig.user ?? options.username,
-          auth: { ...(agent ? { agent } : {}), ...(jumpIdentity ? { identityFile: jumpIdentity } : {}), identityFileIsDefault: true },
-          knownHostsFiles,
-          ...(onUnknownHostKey ? { onUnknownHostKey } : {}),
-        };
-      }
-    }
+    const jump = config.proxyJump === undefined ? undefined : await this.jumpChain(host.name, parseProxyJump(config.proxyJump), options.username, agent, onUnknownHostKey);
+    if (jump !== undefined) options.proxyJump = jump;
     return options;
+  }
+
+  /**
+   * ProxyJump a,b,c: a is reached directly, b through a, c through b, the target through c. Each
+   * hop is resolved through the ssh config like its own alias; its own ProxyJump is not followed.
+   */
+  private async jumpChain(name: string, hops: readonly JumpHost[], targetUser: string, agent: string | undefined, onUnknownHostKey: UnknownHostKeyPrompt | undefined): Promise<SshTransportOptions | undefined> {
+    let previous: SshTransportOptions | undefined;
+    for (const [index, hop] of hops.entries()) {
+      const hopConfig = await this.resolveConfig(hop.host, hop.port, hop.user);
+      const step = hops.length === 1 ? '' : ` ${index + 1}/${hops.length}`;
+      const options: SshTransportOptions = {
+        label: `${name} (jump${step} ${hop.host})`,
+        host: hopConfig.hostName,
+        port: hop.port ?? hopConfig.port,
+        username: hop.user ?? hopConfig.user ?? targetUser,
+        auth: { ...(agent ? { agent } : {}), identityFiles: identityFilesOf(hopConfig) },
+        knownHostsFiles: this.knownHostsFiles(hopConfig),
+        ...(onUnknownHostKey ? { onUnknownHostKey } : {}),
+        ...(previous === undefined ? {} : { proxyJump: previous }),
+      };
+      previous = options;
+    }
+    return previous;
+  }
+
+  private resolveConfig(alias: string, port: number | undefined, user: string | undefined): Promise<ResolvedSshConfig> {
+    const { sshConfigPath, debug } = this.options;
+    return resolveSshConfig(alias, {
+      ...(sshConfigPath === undefined ? {} : { configPath: sshConfigPath }),
+      ...(port === undefined ? {} : { port }),
+      ...(user === undefined ? {} : { user }),
+      ...(debug === undefined ? {} : { debug }),
+    });
+  }
+
+  /** Ferry's own file first (the only one written), then the user's and the system-wide ones ssh reads. */
+  private knownHostsFiles(config: ResolvedSshConfig): KnownHostsFile[] {
+    const files: KnownHostsFile[] = [{ path: this.options.ferryKnownHosts, writable: true }];
+    const readOnly = [
+      // The user's files are left out when Ferry was told not to read the user's known_hosts.
+      ...(this.options.userKnownHosts ? [this.options.userKnownHosts, ...config.userKnownHostsFiles] : []),
+      ...config.globalKnownHostsFiles,
+    ];
+    for (const path of readOnly) {
+      if (!files.some((file) => file.path === path)) files.push({ path, writable: false });
+    }
+    return files;
   }
 
   async disconnect(host: string): Promise<void> {
@@ -141,7 +170,8 @@ export class ConnectionManager extends EventEmitter {
   }
 }
 
-/** The first default identity `ssh` itself would try, if present. */
-function defaultIdentity(): string | undefined {
-  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((file) => join(homedir(), '.ssh', file)).find((path) => existsSync(path));
+/** The config's IdentityFiles, or else ssh's default key names (a missing one is no error). */
+function identityFilesOf(config: ResolvedSshConfig): IdentityFile[] {
+  if (config.identityFiles.length > 0) return config.identityFiles.map((path) => ({ path, defaultName: false, required: false }));
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((file) => ({ path: join(homedir(), '.ssh', file), defaultName: true, required: false }));
 }

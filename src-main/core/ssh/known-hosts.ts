@@ -5,7 +5,12 @@ import { FerryError } from '../errors.js';
 
 /**
  * OpenSSH known_hosts handling. Ferry keeps its own writable file and also trusts the user's
- * ~/.ssh/known_hosts read-only, so a host the user already reached with `ssh` needs no prompt.
+ * ~/.ssh/known_hosts and the system-wide /etc/ssh/ssh_known_hosts read-only, so a host the user
+ * already reached with `ssh` needs no prompt.
+ *
+ * `@cert-authority` lines cannot be honoured: ssh2 offers no *-cert-v01@openssh.com host key
+ * algorithm, so a server never presents its certificate, only its plain key, and there is nothing
+ * signed to check against the CA. Such a host is reported unknown, naming the CA line.
  */
 
 export interface KnownHostsFile {
@@ -22,7 +27,8 @@ export interface HostKey {
 
 export type HostKeyCheck =
   | { status: 'known'; file: string; line: number }
-  | { status: 'unknown'; fingerprint: string }
+  /** certAuthority: a @cert-authority line covers the host, which Ferry cannot use (see above). */
+  | { status: 'unknown'; fingerprint: string; certAuthority?: { file: string; line: number } }
   /** The host is known, but only by keys of other types: a new type is never trusted silently. */
   | { status: 'other-type'; fingerprint: string; knownKeyTypes: string[]; files: string[] }
   | { status: 'changed'; fingerprint: string; knownFingerprints: string[]; file: string; line: number }
@@ -120,13 +126,13 @@ async function readIfExists(path: string): Promise<string> {
   }
 }
 
-/** Every line of `files` that speaks about this host, in file order; @cert-authority lines excluded. */
-async function entriesForHost(host: string, port: number, files: readonly KnownHostsFile[]): Promise<{ entry: KnownHostEntry; file: string }[]> {
+/** Every line of `files` that speaks about this host, in file order; @cert-authority lines only when asked. */
+async function entriesForHost(host: string, port: number, files: readonly KnownHostsFile[], certAuthorities = false): Promise<{ entry: KnownHostEntry; file: string }[]> {
   const name = knownHostsName(host, port);
   const found: { entry: KnownHostEntry; file: string }[] = [];
   for (const file of files) {
     for (const entry of parseKnownHosts(await readIfExists(file.path))) {
-      if (entry.marker === 'cert-authority') continue;
+      if ((entry.marker === 'cert-authority') !== certAuthorities) continue;
       if (hostFieldMatches(entry.hosts, name)) found.push({ entry, file: file.path });
     }
   }
@@ -173,7 +179,8 @@ export async function checkHostKey(presented: HostKey, files: readonly KnownHost
     };
   }
   if (otherTypes.size > 0) return { status: 'other-type', fingerprint, knownKeyTypes: [...otherTypes], files: [...otherTypeFiles] };
-  return { status: 'unknown', fingerprint };
+  const [authority] = await entriesForHost(presented.host, presented.port, files, true);
+  return authority === undefined ? { status: 'unknown', fingerprint } : { status: 'unknown', fingerprint, certAuthority: { file: authority.file, line: authority.entry.line } };
 }
 
 /** Appends a plain (unhashed) entry, creating the file 0600 and its directory 0700 if needed. */

@@ -161,9 +161,20 @@ describe('checkHostKey', () => {
     await expect(checkHostKey({ host: 'evil.lab', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, [f])).resolves.toMatchObject({ status: 'unknown' });
   });
 
-  it('ignores @cert-authority lines', async () => {
-    const f = file('ca', `@cert-authority kvm1 ${keys.ed1.type} ${keys.ed1.blob.toString('base64')}\n`);
-    await expect(checkHostKey({ host: 'kvm1', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, [f])).resolves.toMatchObject({ status: 'unknown' });
+  it('never trusts a key through a @cert-authority line (ssh2 gets no host certificate), but names the line', async () => {
+    const f = file('ca', `# site CA\n@cert-authority kvm1,*.lab ${keys.ed1.type} ${keys.ed1.blob.toString('base64')}\n`);
+    await expect(checkHostKey({ host: 'kvm1', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, [f])).resolves.toEqual({
+      status: 'unknown',
+      fingerprint: fingerprintSha256(keys.ed1.blob),
+      certAuthority: { file: f.path, line: 2 },
+    });
+    await expect(checkHostKey({ host: 'other', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, [f])).resolves.toEqual({ status: 'unknown', fingerprint: fingerprintSha256(keys.ed1.blob) });
+  });
+
+  it('refuses a key @revoked in a read-only system-wide file even though Ferry’s own file trusts it', async () => {
+    const ferry = { ...file('ferry-own', `${entry('kvm1', keys.ed1)}\n`), writable: true };
+    const global = file('ssh_known_hosts', `@revoked * ${keys.ed1.type} ${keys.ed1.blob.toString('base64')}\n`);
+    await expect(checkHostKey({ host: 'kvm1', port: 22, keyType: keys.ed1.type, key: keys.ed1.blob }, [ferry, global])).resolves.toMatchObject({ status: 'revoked', file: global.path, line: 1 });
   });
 });
 
