@@ -140,7 +140,8 @@ function HostNode({ host, selection, onSelect, tabStop }: { host: HostSummary; s
  * the tree at the selected item (or the first one).
  */
 function treeKeys(event: KeyboardEvent, nav: HTMLElement): void {
-  const items = [...nav.querySelectorAll<HTMLElement>('[role="treeitem"]')].filter((item) => item.getClientRects().length > 0);
+  // Visible items: those not inside a collapsed host.
+  const items = [...nav.querySelectorAll<HTMLElement>('[role="treeitem"]')].filter((item) => !item.parentElement?.closest('[role="treeitem"][aria-expanded="false"]'));
   const current = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('[role="treeitem"]');
   if (!current || !items.includes(current)) return;
   const index = items.indexOf(current);

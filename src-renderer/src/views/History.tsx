@@ -1,8 +1,9 @@
-import { useEffect, useState, type KeyboardEvent } from 'react';
+import { useEffect, useState } from 'react';
 import type { MigrationRecord, MigrationSummary } from '../../../src-main/core/api/types';
 import { errorInfo, type ErrorInfo } from '../api/types';
 import { useFerry } from '../store/context';
 import { ErrorBox, StateBadge, stateLabel, useAction } from '../components/common';
+import { rowKey } from '../components/row-keys';
 import { MigrationCharts } from '../components/MigrationCharts';
 import { MigrationReportView } from '../components/MigrationReportView';
 import { downloadText, formatDuration, formatTime } from '../util/format';
@@ -105,20 +106,6 @@ export function History({ selectedId }: { selectedId?: string }) {
   );
 }
 
-/** Rows are tab stops: Enter or Space opens one, the up and down arrows go to the row above or below. */
-function rowKey(event: KeyboardEvent<HTMLTableRowElement>, open: () => void): void {
-  if (event.target !== event.currentTarget) return;
-  if (event.key === 'Enter' || event.key === ' ') {
-    event.preventDefault();
-    open();
-  } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-    const next = event.key === 'ArrowDown' ? event.currentTarget.nextElementSibling : event.currentTarget.previousElementSibling;
-    if (next instanceof HTMLTableRowElement && next.tabIndex === 0) {
-      event.preventDefault();
-      next.focus();
-    }
-  }
-}
 
 const isInDoubt = (m: MigrationSummary) => (m.report?.outcome ?? m.phase) === 'in-doubt';
 

@@ -6,6 +6,7 @@ import { StorageTab } from './StorageTab';
 import { HostPerformanceTab } from './HostPerformanceTab';
 import { Tabs } from '../components/Tabs';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
+import { rowKey } from '../components/row-keys';
 
 type HostTab = 'overview' | 'storage' | 'performance';
 const notConnected = <div className="empty-state">Connect to see this host’s details.</div>;
@@ -146,7 +147,13 @@ function HostOverview({ hostName }: { hostName: string }) {
             </tr>
           ) : null}
           {(vms ?? []).map((vm) => (
-            <tr key={vm.name} className="clickable" onClick={() => select({ kind: 'vm', host: hostName, vm: vm.name })}>
+            <tr
+              key={vm.name}
+              className="clickable"
+              tabIndex={0}
+              onClick={() => select({ kind: 'vm', host: hostName, vm: vm.name })}
+              onKeyDown={(event) => rowKey(event, () => select({ kind: 'vm', host: hostName, vm: vm.name }))}
+            >
               <td>
                 <StateDot state={vm.state} /> {vm.name}
               </td>
