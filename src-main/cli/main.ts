@@ -23,7 +23,9 @@ program.addCommand(migrateCommand());
 program.addCommand(migrationCommand());
 
 try {
-  await program.parseAsync(process.argv);
+  // `from: 'node'`: argv is [node, script, ...args] even under Electron as Node (the packaged
+  // /usr/bin/ferry), where commander would otherwise take the script path for a command.
+  await program.parseAsync(process.argv, { from: 'node' });
 } finally {
   await closeCliEngine();
 }

@@ -39,12 +39,6 @@ export interface IdentityChoice {
   skipped: FerryError | undefined;
 }
 
-/**
- * Keys offered after the first, found from the first: connection.ts hands authMethods only
- * `identity`, so the rest of the list travels with it.
- */
-const laterIdentities = new WeakMap<ParsedKey, ParsedKey[]>();
-
 function identityFilesOf(auth: SshAuthOptions): IdentityFile[] {
   const named = auth.identityFile === undefined ? [] : [{ path: auth.identityFile, defaultName: false, required: auth.identityFileIsDefault !== true }];
   return [...named, ...(auth.identityFiles ?? [])];
@@ -65,8 +59,7 @@ export async function chooseIdentity(auth: SshAuthOptions): Promise<IdentityChoi
     else if (read.missing || (read.needsPassphrase && !file.required)) skips.push(read.error);
     else throw read.error;
   }
-  const [identity, ...later] = identities;
-  if (identity !== undefined) laterIdentities.set(identity, later);
+  const [identity] = identities;
   const skipped = skipSummary(skips);
   const otherWay = (auth.agent !== undefined && auth.agent !== '') || auth.password !== undefined;
   // A missing key the user named, with nothing else to try, is the answer itself.
@@ -111,12 +104,10 @@ async function readIdentity(path: string, passphrase: string | undefined): Promi
 }
 
 /** The order `ssh` uses: agent, identity files in order, password, then keyboard-interactive. */
-export function authMethods(username: string, auth: SshAuthOptions, identity: ParsedKey | undefined): AnyAuthMethod[] {
+export function authMethods(username: string, auth: SshAuthOptions, identities: readonly ParsedKey[]): AnyAuthMethod[] {
   const methods: AnyAuthMethod[] = [];
   if (auth.agent !== undefined && auth.agent !== '') methods.push({ type: 'agent', username, agent: auth.agent });
-  if (identity !== undefined) {
-    for (const key of [identity, ...(laterIdentities.get(identity) ?? [])]) methods.push({ type: 'publickey', username, key });
-  }
+  for (const key of identities) methods.push({ type: 'publickey', username, key });
   const password = auth.password;
   if (password !== undefined) {
     methods.push({ type: 'password', username, password });

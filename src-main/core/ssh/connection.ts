@@ -470,8 +470,8 @@ export class SshTransport extends EventEmitter implements HostTransport {
 
   private async openClient(): Promise<Client> {
     const o = this.options;
-    const { identity, skipped } = await chooseIdentity(o.auth);
-    const methods = authMethods(o.username, o.auth, identity);
+    const { identities, skipped } = await chooseIdentity(o.auth);
+    const methods = authMethods(o.username, o.auth, identities);
     if (methods.length === 0) {
       if (skipped !== undefined) throw skipped;
       throw new FerryError('auth-failed', `${this.label}: no way to authenticate as ${o.username}@${o.host}`, { hint: 'Configure an identity file, ssh-agent (SSH_AUTH_SOCK) or a password.' });
@@ -482,7 +482,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
       sock = await this.jump.openTcp(o.host, o.port);
     }
     const tried = methods.map((m): string => m.type);
-    if (skipped !== undefined) tried.push(`not ${o.auth.identityFile ?? 'the identity file'} (it needs a passphrase)`);
+    if (skipped !== undefined) tried.push(`not: ${skipped.message}`);
     const target = { label: this.label, host: o.host, port: o.port, username: o.username, methods: tried };
     const knownKeyTypes = await knownKeyTypesOf(o.host, o.port, o.knownHostsFiles);
     const serverHostKey = hostKeyAlgorithmsFor(knownKeyTypes);

@@ -31,7 +31,7 @@ describe('chooseIdentity', () => {
     const choice = await chooseIdentity(auth);
     expect(choice.identity).toBeUndefined();
     expect(choice.skipped?.message).toContain(`${encryptedKey} is protected by a passphrase`);
-    expect(authMethods('root', auth, choice.identity).map((method) => method.type)).toEqual(['agent']);
+    expect(authMethods('root', auth, choice.identities).map((method) => method.type)).toEqual(['agent']);
   });
 
   it('fails for a passphrase-protected key the user named, asking for the passphrase', async () => {

@@ -42,7 +42,7 @@ describe('every IdentityFile, in order', () => {
     const auth = { agent: '/run/agent.sock', identityFiles: [configured(first), configured(second)] };
     const choice = await chooseIdentity(auth);
     expect(choice.identities.map(blobOf)).toEqual([publicBlob(first), publicBlob(second)]);
-    const methods = authMethods('root', auth, choice.identity);
+    const methods = authMethods('root', auth, choice.identities);
     expect(methods.map((method) => method.type)).toEqual(['agent', 'publickey', 'publickey']);
     expect(methods.slice(1).map((method) => blobOf((method as { key: unknown }).key))).toEqual([publicBlob(first), publicBlob(second)]);
   });
