@@ -4,6 +4,7 @@ import { DEFAULT_CPU_MODEL } from '../../core/api/vm-hardware.js';
 import { FerryError } from '../../core/errors.js';
 import { printError, table } from '../output.js';
 import { jsonFlag, runChannel } from '../run.js';
+import { listAllVms } from './vm-list-all.js';
 import { addHardwareOptions, describeHardware, hardwareInput, type HardwareOptions } from '../vm-hardware-options.js';
 
 
@@ -112,9 +113,13 @@ export function vmCommand(): Command {
       await runChannel(command, 'vms.update', input, (result) => `Updated\n${describeVm(result)}`);
     });
   vm
-    .command('list <host>')
-    .description('list VMs with their state')
-    .action(async (host: string, _options: object, command: Command) => {
+    .command('list [host]')
+    .description('list VMs with their state (every saved host when none is named)')
+    .action(async (host: string | undefined, _options: object, command: Command) => {
+      if (host === undefined) {
+        await listAllVms(command);
+        return;
+      }
       await runChannel(command, 'vms.list', { host }, (vms) =>
         vms.length === 0 ? `No VMs on ${host}.` : table(['NAME', 'STATE', 'MEMORY', 'VCPUS'], vms.map((entry) => [entry.name, entry.state, `${entry.memoryMiB} MiB`, entry.vcpus])),
       );
