@@ -4,7 +4,7 @@ import { describeHostVms } from '../../../src-main/cli/commands/vm-list-all.js';
 describe('ferry vm list across hosts', () => {
   it('puts every host in one table, and an unreachable host on a line of its own', () => {
     const text = describeHostVms([
-      { host: 'a', vms: [{ name: 'web', host: 'a', state: 'running', memoryMiB: 512, vcpus: 2, defined: true } }] },
+      { host: 'a', vms: [{ name: 'web', host: 'a', state: 'running', memoryMiB: 512, vcpus: 2, defined: true }] },
       { host: 'b', vms: [] },
       { host: 'c', error: { code: 'unreachable', message: 'Could not connect to 192.0.2.1:22' } },
     ]);
