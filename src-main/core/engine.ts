@@ -6,6 +6,7 @@ import type { HostSummary } from './api/types.js';
 import { parseChannelInput } from './api/validate.js';
 import { ConsoleService, DEFAULT_OWNER } from './console/console-service.js';
 import { ConnectionManager } from './host/connections.js';
+import { checkHost } from './host/check.js';
 import { readHostInfo } from './host/info.js';
 import { HostRegistry, hostUri, type SavedHost } from './host/registry.js';
 import { Inventory, type InventoryPart } from './inventory/inventory.js';
@@ -214,6 +215,7 @@ export class FerryEngine extends EventEmitter {
       return this.summary(host);
     },
     'hosts.info': async ({ host }) => readHostInfo(host, await this.transport(host)),
+    'hosts.check': async ({ host }) => checkHost(host, await this.transport(host)),
     'hosts.stats': async ({ host }) => readHostStats(await this.transport(host), host),
     'hosts.evacuate': (args) => this.evacuations.start(args),
     'evacuations.get': async ({ id }) => this.evacuations.get(id),

@@ -11,6 +11,7 @@ export const CHANNEL_NAMES = [
   'hosts.remove',
   'hosts.connect',
   'hosts.info',
+  'hosts.check',
   'hosts.stats',
   'hosts.evacuate',
   'pools.list',

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_CPU_MODEL, MAX_NICS, bootOrderSchema, firmwareSchema, vmNicInput } from './vm-hardware.js';
 import type {
   EvacuationSummary,
+  HostCheckReport,
   HostInfo,
   HostInventory,
   HostStats,
@@ -219,6 +220,8 @@ export const channels = {
   'hosts.remove': { input: z.object({ name: hostNameSchema }), output: {} as { removed: string } },
   'hosts.connect': { input: z.object({ name: hostNameSchema }), output: {} as HostSummary },
   'hosts.info': { input: hostRef, output: {} as HostInfo },
+  /** Each requirement of the host (QEMU, qemu-utils, tools, sshd, directories, ports) with a fix for what is missing. */
+  'hosts.check': { input: hostRef, output: {} as HostCheckReport },
   /** Cumulative CPU, memory, disk and network counters of the host and each running VM; one SSH command. */
   'hosts.stats': { input: hostRef, output: {} as HostStats },
   /** Moves every running VM off a host, a few at a time; the summary is updated by 'evacuation-update'. */

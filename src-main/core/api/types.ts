@@ -31,6 +31,24 @@ export interface HostInfo {
   stateDir: string;
 }
 
+export type HostCheckLevel = 'ok' | 'warning' | 'error';
+
+/** One requirement of a hypervisor host; a failed one says what to install or change in `hint`. */
+export interface HostCheckItem {
+  /** A short stable name: "qemu-img", "stream-local", "/var/lib/ferry", … */
+  check: string;
+  level: HostCheckLevel;
+  message: string;
+  hint?: string;
+}
+
+/** `ok` is false when any item is an error. */
+export interface HostCheckReport {
+  host: string;
+  ok: boolean;
+  items: HostCheckItem[];
+}
+
 export type PoolType = 'dir' | 'netfs' | 'shared';
 
 export interface PoolDefinition {
