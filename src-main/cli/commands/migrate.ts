@@ -4,13 +4,14 @@ import { DEFAULT_DOWNTIME_LIMIT_MS, type ChannelInput } from '../../core/api/con
 import type { MigrationReport, PreflightReport } from '../../core/api/types.js';
 import { FerryError } from '../../core/errors.js';
 import { formatBytes, printError, printResult, table } from '../output.js';
+import { chooseMode } from '../mode-choice.js';
 import { ProgressView } from '../progress.js';
 import { cliEngine, jsonFlag, runChannel } from '../run.js';
 
 interface MigrateFlags {
   from: string;
   to: string;
-  mode: string;
+  mode?: string;
   incremental?: boolean;
   destPool?: string;
   keepState?: boolean;
@@ -59,7 +60,7 @@ function describeLocations(report: MigrationReport): string {
   return found.map((location) => `${location.host}: ${location.state === 'absent' ? 'not there' : location.state}`).join(', ');
 }
 
-function migrationInput(vm: string, flags: MigrateFlags): ChannelInput<'migrations.start'> {
+function migrationInput(vm: string, flags: MigrateFlags & { mode: string }): ChannelInput<'migrations.start'> {
   return {
     vm,
     from: flags.from,
@@ -83,13 +84,20 @@ function migrationInput(vm: string, flags: MigrateFlags): ChannelInput<'migratio
   };
 }
 
+/** Asks which modes fit this VM and move, takes the recommended one, and says which and why. */
+async function recommendedMode(vm: string, flags: MigrateFlags): Promise<string> {
+  const choice = chooseMode(vm, await cliEngine().call('migrations.modes', { vm, from: flags.from, to: flags.to }));
+  process.stderr.write(`${choice.message}\n`);
+  return choice.mode;
+}
+
 export function migrateCommand(): Command {
   return new Command('migrate')
     .description('move a VM to another host (offline, live over shared storage, or live with a block copy)')
     .argument('<vm>', 'the VM to move')
     .requiredOption('--from <host>', 'the host it runs on')
     .requiredOption('--to <host>', 'the host to move it to')
-    .requiredOption('--mode <mode>', 'offline | live | block')
+    .option('--mode <mode>', 'offline | live | block (default: the one Ferry recommends for this VM, named when it starts)')
     .option('--incremental', 'block: copy only the top qcow2 layer (the backing chain must be on the destination)')
     .option('--dest-pool <pool>', 'create the destination disks in this pool instead of at the same paths')
     .option('--keep-state', 'offline: save the running state and resume it on the destination')
@@ -109,8 +117,8 @@ export function migrateCommand(): Command {
     .action(async (vm: string, flags: MigrateFlags, command: Command) => {
       const json = jsonFlag(command);
       const engine = cliEngine();
-      const input = migrationInput(vm, flags);
       try {
+        const input = migrationInput(vm, { ...flags, mode: flags.mode ?? (await recommendedMode(vm, flags)) });
         if (flags.check) {
           const report = await engine.call('migrations.check', input);
           printResult(report, { json }, () => describePreflight(report));
