@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
-import type { EvacuationSummary, EvacuationVm, HostInfo, HostSummary, VmLocation } from '../../core/api/types.js';
+import type { EvacuationSummary, EvacuationVm, HostCheckItem, HostCheckReport, HostInfo, HostSummary, VmLocation } from '../../core/api/types.js';
 import { isFerryError } from '../../core/errors.js';
 import { FerryError } from '../../core/errors.js';
 import { formatBytes, printError, printResult, table } from '../output.js';
@@ -131,6 +131,17 @@ async function evacuate(host: string, flags: EvacuateFlags, command: Command): P
   }
 }
 
+const CHECK_MARKS: Record<HostCheckItem['level'], string> = { ok: '✓', warning: '!', error: '✗' };
+
+/** One line per item, its fix indented below it. */
+function describeCheck(report: HostCheckReport): string {
+  const lines = report.items.flatMap((item) => [`${CHECK_MARKS[item.level]} ${item.check}: ${item.message}`, ...(item.hint && item.level !== 'ok' ? [`    ${item.hint}`] : [])]);
+  const errors = report.items.filter((item) => item.level === 'error').length;
+  const warnings = report.items.filter((item) => item.level === 'warning').length;
+  lines.push('', report.ok ? `${report.host} has what Ferry needs${warnings > 0 ? ` (${warnings} warning${warnings === 1 ? '' : 's'})` : ''}` : `${report.host} is missing what Ferry needs: ${errors} error${errors === 1 ? '' : 's'}`);
+  return lines.join('\n');
+}
+
 export function hostCommand(): Command {
   const host = new Command('host').description('saved connections to hypervisor hosts');
 
@@ -209,6 +220,20 @@ export function hostCommand(): Command {
           `State dir:     ${info.stateDir}`,
         ].join('\n'),
       );
+    });
+
+  host
+    .command('check <name>')
+    .description('check that a host has what Ferry needs (QEMU, qemu-utils, sshd settings, directories, ports) and how to fix what is missing')
+    .action(async (name: string, _options: object, command: Command) => {
+      const json = jsonFlag(command);
+      try {
+        const report = await cliEngine().call('hosts.check', { host: name });
+        printResult(report, { json }, () => describeCheck(report));
+        if (!report.ok) process.exitCode = 1;
+      } catch (error) {
+        printError(error, { json });
+      }
     });
 
   host

@@ -1,5 +1,6 @@
 import type { HostCheckReport } from '../api/types.js';
 import { toFerryError } from '../errors.js';
+import { LocalTransport } from '../ssh/local.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { hostCheckItems, type ConnectionFacts } from './check-items.js';
@@ -32,7 +33,7 @@ async function openTestSocket(transport: HostTransport, path: string): Promise<C
  */
 export async function checkHost(name: string, transport: HostTransport): Promise<HostCheckReport> {
   const sections = parseSections(await transport.run(hostCheckScript(), { timeoutMs: 60_000 }));
-  const overSsh = 'hostSessionUnavailable' in transport;
+  const overSsh = !(transport instanceof LocalTransport);
   const probe = SOCKET_PROBE.exec(sections.get('socketprobe')?.[0] ?? '');
   let streamLocal: ConnectionFacts['streamLocal'];
   if (probe?.[1] !== undefined && probe[2] !== undefined) {
