@@ -3,6 +3,7 @@ import type { ChannelArgs, ChannelOutput, EngineEventName, EngineEvents } from '
 import type { MigrationRecord, MigrationReport, MigrationSummary, PreflightReport, VmLocation } from '../api/types.js';
 import { FerryError } from '../errors.js';
 import { ferryHomeLayout } from '../paths.js';
+import { ControlSockets } from './control-socket.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
 import { startVm, vmDetails } from '../vm/lifecycle.js';
@@ -42,8 +43,21 @@ export class MigrationService {
   private readonly journal: Journal;
   private readonly history: History;
   private recovering: Promise<MigrationSummary[]> | undefined;
+  private readonly controlSockets: ControlSockets;
+  /** What each run is given: its events also go to its control socket, for watchers in other processes. */
+  private readonly runDeps: MigrationDependencies;
 
   constructor(private readonly deps: MigrationDependencies) {
+    this.controlSockets = new ControlSockets(deps.home);
+    this.runDeps = {
+      home: deps.home,
+      transport: (host) => deps.transport(host),
+      hostAddress: (host) => deps.hostAddress(host),
+      publish: (name, payload) => {
+        deps.publish(name, payload);
+        this.controlSockets.publish(name, payload);
+      },
+    };
     const layout = ferryHomeLayout(deps.home);
     this.journal = new Journal(layout.journal);
     this.history = new History(layout.history);
@@ -151,14 +165,20 @@ export class MigrationService {
         destinationDefinition: destinationDefinition(plan.definition, plan.disks),
       };
       await this.journal.write(entry);
-      const run = new MigrationRun(this.deps, {
+      const run = new MigrationRun(this.runDeps, {
         entry, plan, options, startedAt, journal: this.journal, history: this.history, ownerLock, claims, undoContext: this.undoContext(),
         locate: () => this.locate(options.vm, [options.from, options.to]),
       });
       this.runs.set(id, run);
-      void run.done.finally(() => {
+      // Served before start() returns, so the ID the user is shown can be watched at once. A
+      // migration whose socket could not be made still runs; only other processes lose sight of it.
+      const serving = this.controlSockets.serve(id, { record: () => run.record(), cancel: () => this.cancel({ id }), tune: (settings) => this.tune({ ...settings, id }) }).catch(() => undefined);
+      void run.done.finally(async () => {
         for (const key of keys) if (this.claimed.get(key) === id) this.claimed.delete(key);
+        await serving;
+        await this.controlSockets.close(id);
       });
+      await serving;
       this.deps.publish('migration-update', { ...run.summary });
       return { ...run.summary };
     } catch (error) {
