@@ -7,6 +7,7 @@ import { HostPerformanceTab } from './HostPerformanceTab';
 import { Tabs } from '../components/Tabs';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
 import { rowKey } from '../components/row-keys';
+import { HostCheckPanel } from '../components/HostCheckPanel';
 
 type HostTab = 'overview' | 'storage' | 'performance';
 const notConnected = <div className="empty-state">Connect to see this host’s details.</div>;
@@ -81,6 +82,7 @@ function HostOverview({ hostName }: { hostName: string }) {
   return (
     <div className="overview">
       <ErrorBox error={infoError} title="Host information" />
+      <HostCheckPanel hostName={hostName} />
       {info ? (
         <div className="cards">
           <div className="card">
