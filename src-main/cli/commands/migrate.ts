@@ -5,6 +5,7 @@ import type { MigrationReport, PreflightReport } from '../../core/api/types.js';
 import { FerryError } from '../../core/errors.js';
 import { formatBytes, printError, printResult, table } from '../output.js';
 import { chooseMode } from '../mode-choice.js';
+import { addMigrationControlCommands } from './migration-control.js';
 import { ProgressView } from '../progress.js';
 import { cliEngine, jsonFlag, runChannel } from '../run.js';
 
@@ -84,6 +85,17 @@ function migrationInput(vm: string, flags: MigrateFlags & { mode: string }): Cha
   };
 }
 
+/**
+ * The terminal closed (SIGHUP): the migration goes on to its end in this process, which stops
+ * drawing progress; writes to the dead terminal fail (EIO, EPIPE) and are dropped instead of
+ * killing the process. The report is in the history, `ferry migration watch` shows it.
+ */
+function keepRunningWithoutTerminal(terminal: { gone: boolean }): void {
+  if (terminal.gone) return;
+  terminal.gone = true;
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+}
+
 /** Asks which modes fit this VM and move, takes the recommended one, and says which and why. */
 async function recommendedMode(vm: string, flags: MigrateFlags): Promise<string> {
   const choice = chooseMode(vm, await cliEngine().call('migrations.modes', { vm, from: flags.from, to: flags.to }));
@@ -126,12 +138,17 @@ export function migrateCommand(): Command {
           return;
         }
         const view = new ProgressView(process.stderr);
+        const terminal = { gone: false };
         const unsubscribe = engine.onEvent((event) => {
-          if (json) return;
+          if (json || terminal.gone) return;
           if (event.name === 'migration-sample') view.sample(event.payload.sample);
           if (event.name === 'migration-update') view.phase(event.payload.phase);
         });
+        // From before the start: a terminal closed during pre-flight must not leave a half-made start.
+        const onHangup = () => keepRunningWithoutTerminal(terminal);
+        process.on('SIGHUP', onHangup);
         const started = await engine.call('migrations.start', input);
+        if (!json) process.stderr.write(`Migration ${started.id} started. Closing this terminal does not stop the migration; \`ferry migration watch ${started.id}\` follows it, \`ferry migration cancel ${started.id}\` cancels it.\n`);
         let interrupted = false;
         const onInterrupt = () => {
           if (interrupted) return;
@@ -147,6 +164,7 @@ export function migrateCommand(): Command {
         const record = await engine.migrations.settled(started.id);
         process.off('SIGINT', onInterrupt);
         process.off('SIGTERM', onInterrupt);
+        process.off('SIGHUP', onHangup);
         unsubscribe();
         view.clear();
         const report = record.report;
@@ -164,7 +182,8 @@ export function migrateCommand(): Command {
 }
 
 export function migrationCommand(): Command {
-  const migration = new Command('migration').description('migration history');
+  const migration = new Command('migration').description('running and past migrations: follow, steer, settle, export');
+  addMigrationControlCommands(migration);
   migration
     .command('list')
     .description('running and past migrations')
