@@ -27,6 +27,7 @@ export const REQUIRED_TOOLS: readonly RequiredTool[] = [
   { command: 'timeout', packageName: 'coreutils', neededFor: 'bounded waits during migrations', levelWhenMissing: 'error' },
   { command: 'flock', packageName: 'util-linux', neededFor: 'locking a VM while it is migrated', levelWhenMissing: 'error' },
   { command: 'ip', packageName: 'iproute2', neededFor: 'bridged VM networks', levelWhenMissing: 'warning' },
+  { command: 'bash', packageName: 'bash', neededFor: "the pre-flight's test of the migration port from the source host", levelWhenMissing: 'warning' },
 ];
 
 /** Either of these lists listening sockets; iproute2's ss is preferred. */

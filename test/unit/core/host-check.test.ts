@@ -21,6 +21,7 @@ const HEALTHY: Record<string, string[]> = {
   which_timeout: ['/usr/bin/timeout'],
   which_flock: ['/usr/bin/flock'],
   which_ip: ['/usr/sbin/ip'],
+  which_bash: ['/usr/bin/bash'],
   which_ss: ['/usr/bin/ss'],
   which_netstat: [],
   which_nft: [],
@@ -131,12 +132,13 @@ describe('checkHost', () => {
   });
 
   it('names the missing tools with their packages; the host-session ones and ip only warn', async () => {
-    const { items, ok } = await check({ which_flock: [], which_setsid: [], which_ss: [], which_ip: [] });
+    const { items, ok } = await check({ which_flock: [], which_setsid: [], which_ss: [], which_ip: [], which_bash: [] });
     expect(ok).toBe(false);
     expect(items.get('flock')).toMatchObject({ level: 'error', hint: 'Install it: apt install util-linux (Debian/Ubuntu).' });
     expect(items.get('setsid')).toMatchObject({ level: 'warning', hint: expect.stringContaining('util-linux') as string });
     expect(items.get('ip')).toMatchObject({ level: 'warning', hint: expect.stringContaining('iproute2') as string });
     expect(items.get('ss')).toMatchObject({ level: 'warning' });
+    expect(items.get('bash')).toMatchObject({ level: 'warning', message: expect.stringContaining('pre-flight') as string });
     const withNetstat = await check({ which_ss: [], which_netstat: ['/usr/bin/netstat'] });
     expect(withNetstat.items.get('ss')).toMatchObject({ level: 'ok', message: 'netstat (/usr/bin/netstat)' });
   });
