@@ -82,8 +82,11 @@ function socketProbe(): string {
   ].join('\n');
 }
 
-/** Every shell fact the check needs, in one round trip; each section is introduced by a "@@key" line. */
-export function hostCheckScript(): string {
+/**
+ * Every shell fact the check needs, in one round trip; each section is introduced by a "@@key"
+ * line. A local host needs no test socket: nothing forwards its UNIX sockets.
+ */
+export function hostCheckScript(options: { socketProbe: boolean }): string {
   const tools = [...VERSIONED_TOOLS, ...REQUIRED_TOOLS.map((tool) => tool.command), ...SOCKET_LISTERS.map((tool) => tool.command), 'nft', 'iptables-save'];
   return [
     'echo "@@uid"; id -u',
@@ -94,7 +97,7 @@ export function hostCheckScript(): string {
     `echo "@@ovmf"; if [ -r ${shellQuote(OVMF_CODE)} ] && [ -r ${shellQuote(OVMF_VARS_TEMPLATE)} ]; then echo yes; else echo no; fi`,
     'echo "@@nft"; command -v nft >/dev/null 2>&1 && nft list ruleset 2>/dev/null',
     'echo "@@iptables"; command -v iptables-save >/dev/null 2>&1 && iptables-save 2>/dev/null',
-    socketProbe(),
+    ...(options.socketProbe ? [socketProbe()] : []),
     'true',
   ].join('\n');
 }

@@ -32,8 +32,8 @@ async function openTestSocket(transport: HostTransport, path: string): Promise<C
  * sshd allows stream-local forwarding.
  */
 export async function checkHost(name: string, transport: HostTransport): Promise<HostCheckReport> {
-  const sections = parseSections(await transport.run(hostCheckScript(), { timeoutMs: 60_000 }));
   const overSsh = !(transport instanceof LocalTransport);
+  const sections = parseSections(await transport.run(hostCheckScript({ socketProbe: overSsh }), { timeoutMs: 60_000 }));
   const probe = SOCKET_PROBE.exec(sections.get('socketprobe')?.[0] ?? '');
   let streamLocal: ConnectionFacts['streamLocal'];
   if (probe?.[1] !== undefined && probe[2] !== undefined) {

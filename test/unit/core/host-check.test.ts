@@ -94,7 +94,9 @@ describe('checkHost', () => {
     expect(items.get('qemu-nbd')?.message).toContain('7.2.22');
     expect(items.get('/var/lib/ferry')?.message).toBe('/var/lib/ferry is writable, 78.3 GiB free');
     expect(transport.socketsOpened).toEqual(['/tmp/ferry-check.AbC123/qmp.sock']);
-    expect(transport.commands[0]).toBe(hostCheckScript());
+    expect(transport.commands[0]).toBe(hostCheckScript({ socketProbe: true }));
+    expect(transport.commands[0]).toContain('-qmp "unix:$d/qmp.sock,server=on,wait=off"');
+    expect(hostCheckScript({ socketProbe: false })).not.toContain('qmp.sock');
     expect(transport.commands[1]).toBe('kill 4242 2>/dev/null; rm -rf -- /tmp/ferry-check.AbC123');
   });
 
