@@ -147,6 +147,10 @@ describe('a migration steered from another terminal', () => {
     const badTune = await run('migration', 'tune', id, '--bandwidth', '-5');
     expect(badTune.code).toBe(2);
     expect(badTune.output).toContain('Cannot tune migration');
+    // Refused by the running migration itself, and the refusal comes back to this terminal.
+    const noPostcopy = await run('migration', 'tune', id, '--postcopy');
+    expect(noPostcopy.code).toBe(2);
+    expect(noPostcopy.output).toContain('This migration was started without postcopy');
     const nothing = await run('migration', 'tune', id);
     expect(nothing.code).toBe(2);
     expect(nothing.output).toContain('Nothing to tune');
@@ -161,6 +165,8 @@ describe('a migration steered from another terminal', () => {
     expect(watcher.output()).toMatch(new RegExp(`Migration ${id}: ${vm} a → b \\(live\\) CANCELLED`));
     const record = await le.engine.call('migrations.get', { id });
     expect(record.report?.outcome).toBe('cancelled');
+    // The limits the run kept are the tuned ones: QEMU took them (they are kept only once it has).
+    expect(record.report?.options).toMatchObject({ bandwidthMiBps: 3, downtimeMs: 400 });
     expect(record.report?.foundOn).toEqual([{ host: 'a', state: 'running' }, { host: 'b', state: 'absent' }]);
     expect(processesOn(le, 'b', `guest=${vm},`)).toEqual([]);
     await assertTicking(le, 'a', vm);
