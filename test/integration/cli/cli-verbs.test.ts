@@ -47,9 +47,23 @@ async function run(...args: string[]): Promise<{ code: number; output: string }>
   return { code, output: cli.output() };
 }
 
+/**
+ * Removes the guest through Ferry, then stops any QEMU of it that is still there by its pid: a
+ * host session that dropped during removal must not leave a verb- guest running in the lab.
+ */
+async function removeGuestFully(name: string, paths: string[]): Promise<void> {
+  await removeGuest(le, name, paths);
+  for (const host of le.hostNames) {
+    const pids = processesOn(le, host, `guest=${name},`);
+    if (pids.length > 0) await le.sh(host, `kill ${pids.join(' ')}`).catch(() => undefined);
+  }
+}
+
 async function guest(options: Parameters<typeof startGuest>[1]): Promise<string> {
-  const { diskPath } = await startGuest(le, options);
-  cleanups.push(() => removeGuest(le, options.name, [diskPath]));
+  const diskPath = `${options.directory}/${options.name}.qcow2`;
+  // Registered before the start: a guest whose start failed half-way is removed too.
+  cleanups.push(() => removeGuestFully(options.name, [diskPath]));
+  await startGuest(le, options);
   return diskPath;
 }
 
