@@ -190,6 +190,8 @@ describe('GUI against the lab', () => {
 
     await createVm(hostA(), vm1, 'disk1.qcow2', 4);
     await runVm(hostA(), vm1);
+    // Overview: each disk with its size and allocation as the image says.
+    await waitForText(page.getByRole('region', { name: `VM ${vm1}` }).locator('table.grid tr', { hasText: 'disk1.qcow2' }), '64.0 MiB', 30_000);
     await page.getByRole('tab', { name: 'Console' }).click();
     const serial = page.getByLabel('Serial console', { exact: true });
     await waitForText(serial, /\S{3,}/, 120_000);

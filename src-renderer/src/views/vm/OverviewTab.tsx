@@ -4,7 +4,7 @@ import { definitionNics } from '../../../../src-main/core/api/vm-hardware';
 import { KeyValue } from '../../components/common';
 import { EditVmDialog } from '../../dialogs/EditVmDialog';
 import { useFerry } from '../../store/context';
-import { formatMiB } from '../../util/format';
+import { formatBytes, formatMiB } from '../../util/format';
 import './OverviewTab.css';
 
 function nicText(nic: VmNic): string {
@@ -89,6 +89,7 @@ export function OverviewTab({ details, summary }: { details: VmDetailsData | nul
             ['Confinement', confinementText(shown?.confinement, running)],
             ['Autostart', def ? autostartText(def.autostart === true, shown?.autostartFacts) : '—'],
             ['Monitor socket', <code key="q">{shown?.qmpSocket ?? '—'}</code>],
+            ['Serial log', <code key="l">{shown?.serialLog ?? '—'}</code>],
           ]}
         />
         <h3 className="section-title">Disks</h3>
@@ -97,24 +98,34 @@ export function OverviewTab({ details, summary }: { details: VmDetailsData | nul
             <tr>
               <th>Path</th>
               <th>Format</th>
+              <th>Size</th>
+              <th>Allocated</th>
               <th>Cache</th>
             </tr>
           </thead>
           <tbody>
             {(def?.disks ?? []).length === 0 ? (
               <tr>
-                <td colSpan={3} className="muted">
+                <td colSpan={5} className="muted">
                   No disks
                 </td>
               </tr>
             ) : null}
-            {(def?.disks ?? []).map((d) => (
-              <tr key={d.path}>
-                <td className="mono small">{d.path}</td>
-                <td>{d.format}</td>
-                <td>{d.cache}</td>
-              </tr>
-            ))}
+            {(def?.disks ?? []).map((d) => {
+              const usage = shown?.diskUsage?.find((u) => u.path === d.path);
+              return (
+                <tr key={d.path}>
+                  <td className="mono small" title={usage?.backingFile ? `backing file ${usage.backingFile}` : undefined}>
+                    {d.path}
+                    {usage?.problem ? <div className="warning-box danger small">{usage.problem}</div> : null}
+                  </td>
+                  <td>{d.format}</td>
+                  <td>{usage?.virtualSizeBytes != null ? formatBytes(usage.virtualSizeBytes) : '—'}</td>
+                  <td>{usage?.allocationBytes != null ? formatBytes(usage.allocationBytes) : '—'}</td>
+                  <td>{d.cache}</td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>
