@@ -18,7 +18,17 @@ npm run build
 npm run typecheck
 npm run lint
 
-cleanup() { npm run --silent lab -- down || true; }
-trap cleanup EXIT
-npm run --silent lab -- up
-npx vitest run
+# The lab and the tests run in a mount namespace of their own with an empty /run, as on a machine
+# where no sshd and no lab ran before: nothing an earlier run left in /run (/run/sshd, /run/netns,
+# /run/ferry) can make a missing setup step pass. /run/lock and /run/shm are what the OS itself
+# makes at boot. The namespace, and with it this /run, ends with the run.
+unshare --mount --propagation private bash -euo pipefail -c '
+  mount -t tmpfs -o mode=755 ferry-fresh-run /run
+  mkdir -m 1777 /run/lock /run/shm
+  cleanup() { npm run --silent lab -- down || true; }
+  trap cleanup EXIT
+  npm run --silent lab -- up
+  # The proof that this run was fresh: the lab came up without the machine having /run/sshd.
+  if [ -e /run/sshd ]; then echo "run-all: /run/sshd exists in the fresh /run: the lab made it where it must not" >&2; exit 1; fi
+  npx vitest run
+'
