@@ -59,8 +59,11 @@ describe('History: in-doubt migrations', () => {
     const settled = completed('m1', 'vm1');
     listed = [settled];
     answer.resolve([settled]);
-    await waitFor(() => expect(outcomeOf('vm1')).toBe('Completed'));
-    expect(status.textContent).toBe('Recovery settled 1 of 1 (vm1: completed).');
+    // The list is reloaded (the row turns Completed) a moment before the announcement is set: wait for both.
+    await waitFor(() => {
+      expect(outcomeOf('vm1')).toBe('Completed');
+      expect(status.textContent).toBe('Recovery settled 1 of 1 (vm1: completed).');
+    });
     expect(api.calls.map((c) => c.channel)).toEqual(['migrations.list', 'migrations.recover', 'migrations.list']);
     expect(recoverButton().disabled).toBe(true);
   });
