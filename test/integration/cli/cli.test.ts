@@ -3,16 +3,15 @@
  * `npm run build:main` first), as a new user would type it: a fresh FERRY_HOME and a HOME with no
  * ~/.ssh of its own, against the lab hosts.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostSummary, VmSummary } from '../../../src-main/core/api/types.js';
+import { runFerry, type CliResult } from '../../support/cli-runner.js';
 import { labEngine, type LabEngine } from '../../support/lab-engine.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin', 'ferry.js');
 const POOL = 'eng-cli-images';
 const POOL_PATH = `/var/lib/ferry/${POOL}`;
 const VOLUME = 'eng-cli-disk0.qcow2';
@@ -21,23 +20,9 @@ let scratch: string;
 let env: NodeJS.ProcessEnv;
 let admin: LabEngine;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 function ferry(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end();
-  });
+  return runFerry(env, args);
 }
 
 async function ok(...args: string[]): Promise<string> {

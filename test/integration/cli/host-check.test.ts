@@ -2,30 +2,21 @@
  * `ferry host check` with the real binary (bin/ferry.js over dist/: run `npx tsc -p
  * tsconfig.main.json` first) against the lab hosts, from a fresh FERRY_HOME.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreQemuImg, withoutQemuImg } from '../../support/hidden-qemu-img.js';
+import { runFerry, type CliResult } from '../../support/cli-runner.js';
 import { labEngine, type LabEngine } from '../../support/lab-engine.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
-const BIN = join(ROOT, 'bin', 'ferry.js');
 let scratch: string;
 let env: NodeJS.ProcessEnv;
 let admin: LabEngine;
 
-function ferry(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function ferry(...args: string[]): Promise<CliResult> {
+  return runFerry(env, args);
 }
 
 beforeAll(async () => {
