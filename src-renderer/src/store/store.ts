@@ -90,6 +90,11 @@ export interface MigrationsSlice {
   migrationUpdate(summary: MigrationSummary): void;
   loadHistory(): Promise<void>;
   loadRecord(id: string): Promise<MigrationRecord>;
+  /**
+   * Picks up the migrations the engine is running now (after a reload, or in a second window), with
+   * the samples they have so far, so the live views show them as they are.
+   */
+  resumeRunningMigrations(): Promise<void>;
   /** Asks the engine to settle orphaned and in-doubt migrations; returns what it settled. Throws the engine's error. */
   recoverMigrations(): Promise<MigrationSummary[]>;
 }
@@ -124,6 +129,7 @@ const connectionsSlice: Slice<ConnectionsSlice> = (set, get) => ({
       const hosts = await get().api.call('hosts.list', {});
       set({ hosts, hostsLoaded: true, hostsError: null });
       void get().subscribeInventory();
+      void get().resumeRunningMigrations().catch(() => undefined);
       for (const host of hosts) {
         if (host.state === 'connected') void get().loadInfo(host.name);
         else if (options?.autoconnect && host.autoconnect && host.state === 'disconnected') void get().connectHost(host.name);
@@ -303,7 +309,7 @@ const migrationsSlice: Slice<MigrationsSlice> = (set, get) => ({
       set((s) => ({ samples: { ...s.samples, [id]: ring as RingBuffer<MigrationSample> } }));
     }
     const last = ring.last();
-    if (last && last.t === sample.t) return;
+    if (last && last.t >= sample.t) return;
     ring.push(sample);
     set((s) => ({ sampleVersion: { ...s.sampleVersion, [id]: (s.sampleVersion[id] ?? 0) + 1 } }));
   },
@@ -319,6 +325,14 @@ const migrationsSlice: Slice<MigrationsSlice> = (set, get) => ({
       set((s) => ({ history: [summary, ...s.history.filter((h) => h.id !== summary.id)] }));
       void get().loadVms(summary.from);
       void get().loadVms(summary.to);
+    }
+  },
+  async resumeRunningMigrations() {
+    const running = (await get().api.call('migrations.list', {})).filter((summary) => !isFinalPhase(summary.phase));
+    for (const summary of running) {
+      get().trackMigration(summary);
+      const record = await get().api.call('migrations.get', { id: summary.id });
+      for (const sample of record.samples) get().migrationSample({ id: summary.id, sample });
     }
   },
   async loadHistory() {

@@ -69,3 +69,23 @@ describe('store', () => {
     expect(screen.getByText('4.0 s')).toBeTruthy();
   });
 });
+
+describe('a window opened (or reloaded) while a migration runs', () => {
+  it('picks the running migration up with the samples so far, and keeps samples in time order', async () => {
+    const running = { id: 'm7', vm: 'web1', from: 'a', to: 'b', mode: 'live', phase: 'memory', startedAt: '2026-12-01T00:00:00Z', committed: false, report: null } satisfies MigrationSummary;
+    const api = fakeApi({
+      'hosts.list': () => [],
+      'inventory.subscribe': () => [],
+      'migrations.list': () => [running, { ...running, id: 'm6', phase: 'completed' }],
+      'migrations.get': ({ id }) => ({ ...running, id, samples: [sample(1000), sample(2000)] }),
+    });
+    const store = createFerryStore(api);
+    await store.getState().resumeRunningMigrations();
+    expect(Object.keys(store.getState().migrations)).toEqual(['m7']);
+    expect(store.getState().samples['m7']?.toArray().map((s) => s.t)).toEqual([1000, 2000]);
+    // A sample older than the newest one (a stored one read in after live ones arrived) is dropped.
+    store.getState().migrationSample({ id: 'm7', sample: sample(1500) });
+    store.getState().migrationSample({ id: 'm7', sample: sample(3000) });
+    expect(store.getState().samples['m7']?.toArray().map((s) => s.t)).toEqual([1000, 2000, 3000]);
+  });
+});
