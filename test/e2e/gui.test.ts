@@ -256,6 +256,10 @@ describe('GUI against the lab', () => {
     await dialog2.getByLabel('Bandwidth (MiB/s)', { exact: true }).fill('1');
     await dialog2.getByRole('button', { name: 'Start migration' }).click();
     await dialog2.waitFor({ state: 'detached', timeout: 60_000 });
+    // A reload in the middle shows the running migration again, with its chart, and it can still be cancelled.
+    await page.reload();
+    await page.locator('.migration-row', { hasText: vm2 }).first().click({ timeout: 30_000 });
+    await page.getByRole('figure', { name: 'Memory: transferred and remaining' }).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Cancel migration' }).click();
     await waitForText(page.getByRole('region', { name: 'Migration report' }), 'Cancelled', 120_000);
     await treeHost(hostA().name).locator('.host-row').click();
