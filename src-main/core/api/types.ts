@@ -11,6 +11,8 @@ export interface HostSummary {
   port?: number;
   user?: string;
   identityFile?: string;
+  /** Commands run under passwordless sudo because the SSH user is not root. */
+  sudo?: boolean;
   autoconnect: boolean;
   state: ConnectionState;
   stateReason?: string;
@@ -49,7 +51,7 @@ export interface HostCheckReport {
   items: HostCheckItem[];
 }
 
-export type PoolType = 'dir' | 'netfs' | 'shared';
+export type PoolType = 'dir' | 'netfs' | 'shared' | 'disk';
 
 export interface PoolDefinition {
   name: string;
@@ -80,6 +82,25 @@ export interface VolumeInfo {
   allocationBytes: number;
   /** Backing files from the volume's immediate parent down to the base image. */
   backingChain: Array<{ path: string; format: string }>;
+  /** Set for the volumes of a disk pool, which are the host's block devices. */
+  device?: BlockDeviceInfo;
+}
+
+/** What holds a block device, as far as Ferry can tell; 'free' means none of these. */
+export type BlockDeviceUse =
+  | { kind: 'free' }
+  | { kind: 'mounted'; mountpoints: string[] }
+  | { kind: 'vm'; vms: string[] }
+  | { kind: 'holds-devices'; devices: string[] }
+  | { kind: 'signature'; signature: string; usage: 'filesystem' | 'lvm-pv' | 'partition-table' | 'other' };
+
+export interface BlockDeviceInfo {
+  /** The kernel's device node (the volume's path may be a symlink to it). */
+  devicePath: string;
+  /** lsblk's TYPE: disk, part, loop, lvm, ... */
+  type: string;
+  readOnly: boolean;
+  use: BlockDeviceUse;
 }
 
 export interface VmDisk {
@@ -87,6 +108,8 @@ export interface VmDisk {
   format: VolumeFormat;
   /** cache=none is the safe default for shared storage and live migration. */
   cache: 'none' | 'directsync' | 'writeback' | 'writethrough' | 'unsafe';
+  /** The path is a host block device (QEMU opens it with host_device; raw only). Absent in older definitions: the host is asked again at every start. */
+  blockDevice?: boolean;
 }
 
 export type VmNicNetwork = { type: 'user' } | { type: 'bridge'; bridge: string };
@@ -192,6 +215,8 @@ export interface VmDiskUsage {
   allocationBytes: number | null;
   backingFile: string | null;
   problem?: string;
+  /** The path is a host block device (a partition, a logical volume, a loop device); its size is virtualSizeBytes. */
+  blockDevice?: boolean;
 }
 
 export type MigrationMode = 'offline' | 'live' | 'block';

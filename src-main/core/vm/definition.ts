@@ -25,6 +25,7 @@ export const vmDefinitionSchema = z.object({
       path: storedPathSchema('disk'),
       format: z.enum(['qcow2', 'raw']),
       cache: z.enum(['none', 'directsync', 'writeback', 'writethrough', 'unsafe']),
+      blockDevice: z.boolean().optional(),
     }),
   ),
   nic: z.object({ model: z.enum(['virtio-net-pci', 'e1000']), mac: z.string() }).nullable(),
@@ -59,7 +60,7 @@ export function nicsFromArgs(args: Pick<ChannelArgs<'vms.define'>, 'nic' | 'nics
   return args.nic === 'none' ? [] : [{ model: args.nic, mac: randomMac(), network: { type: 'user' } }];
 }
 
-export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType: string, diskFormats: Array<'qcow2' | 'raw'>): VmDefinition {
+export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType: string, diskFormats: Array<'qcow2' | 'raw'>, blockDevices: readonly boolean[] = []): VmDefinition {
   const definition: VmDefinition = {
     name: args.name,
     memoryMiB: args.memoryMiB,
@@ -67,7 +68,7 @@ export function definitionFromArgs(args: ChannelArgs<'vms.define'>, machineType:
     machineType,
     cpuModel: args.cpuModel,
     accel: args.accel,
-    disks: args.disks.map((disk, index) => ({ path: disk.path, format: diskFormats[index] ?? 'raw', cache: disk.cache })),
+    disks: args.disks.map((disk, index) => ({ path: disk.path, format: diskFormats[index] ?? 'raw', cache: disk.cache, ...(blockDevices[index] ? { blockDevice: true } : {}) })),
     nic: null,
     nics: nicsFromArgs(args),
     display: args.display,

@@ -11,6 +11,8 @@ import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
 import { tapDeviceName } from './nic-names.js';
 import { buildQemuArgv, type LaunchOptions } from './qemu-argv.js';
+import { prepareRunDirScript } from './run-dir.js';
+import { withHostDiskKinds } from './block-devices.js';
 import { stopVmQemu } from './qemu-process.js';
 
 export interface LaunchRequest extends LaunchOptions {
@@ -58,14 +60,15 @@ export function attachTapsScript(definition: VmDefinition): string {
  * the guest is still stopped, so the guest never runs with a NIC that is not connected. A VM that
  * was asked to run is started with -S for that and continued after.
  */
-export async function launchQemu(transport: HostTransport, definition: VmDefinition, request: LaunchRequest): Promise<LaunchResult> {
-  const layout = vmLayout(definition.name);
-  const bridges = definition.adopted ? [] : definitionBridges(definition);
-  const missing = await missingBridges(transport, bridges);
+export async function launchQemu(transport: HostTransport, stored: VmDefinition, request: LaunchRequest): Promise<LaunchResult> {
+  const layout = vmLayout(stored.name);
+  const bridges = stored.adopted ? [] : definitionBridges(stored);
+  // Which disks are block devices is asked of the host on every start: it picks QEMU's driver.
+  const [missing, definition] = await Promise.all([missingBridges(transport, bridges), withHostDiskKinds(transport, stored)]);
   if (missing.length > 0) throw bridgeMissingError(transport.label, missing);
   const holdCpus = bridges.length > 0 && !request.paused && !request.incoming;
   const argv = [...buildQemuArgv(definition, layout, { ...request, paused: request.paused || holdCpus }), ...(request.extraArgv ?? [])];
-  const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]);
+  const mkdir = prepareRunDirScript([posix.dirname(layout.serialLog)]);
   await requireFirmware(transport, definition.firmware);
   const prepare = [mkdir, prepareFirmwareScript(definition)].filter((part): part is string => part !== null).join(' && ');
   const result = await transport.exec(`${prepare} && ${shellCommand(argv)}`, { timeoutMs: request.timeoutMs ?? 60_000 });

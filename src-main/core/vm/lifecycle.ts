@@ -15,6 +15,7 @@ import { requireCpuModelRuns } from './cpu-model.js';
 import { requireFirmware } from './firmware.js';
 import { readHostFacts } from './host-facts.js';
 import { launchQemu } from './launch.js';
+import { hostBlockDevices, requireRawOnDevice } from './block-devices.js';
 import { stopVmQemu, type StopOutcome } from './qemu-process.js';
 import { livePids, queryStatus, socketNames } from './state.js';
 
@@ -81,27 +82,32 @@ export async function vmDetails(host: VmHost, name: string): Promise<VmDetails> 
 }
 
 const DISK_MARK = 'ferry-disk-usage:';
+const BLOCK_DEVICE_MARK = 'ferry-block-device';
 
 /** Every disk's image read in one command; -U reads images a running QEMU holds locked. */
 async function diskUsage(host: VmHost, paths: string[]): Promise<VmDiskUsage[]> {
   if (paths.length === 0) return [];
   const script = paths
-    .map((path) => `printf '\\n${DISK_MARK}\\n'; ${shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path])} 2>&1`)
+    .map((path) => `printf '\\n${DISK_MARK}\\n'; ${shellCommand(['test', '-b', path])} && echo ${BLOCK_DEVICE_MARK}; ${shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path])} 2>&1`)
     .join('; ');
   const output = await host.transport.run(`${script}; true`, { timeoutMs: 60_000 });
   const chunks = output.split(`\n${DISK_MARK}\n`).slice(1);
   return paths.map((path, index): VmDiskUsage => {
-    const text = chunks[index] ?? '';
+    const chunk = chunks[index] ?? '';
+    const blockDevice = chunk.startsWith(`${BLOCK_DEVICE_MARK}\n`);
+    const text = blockDevice ? chunk.slice(BLOCK_DEVICE_MARK.length + 1) : chunk;
     const image = parseImageChain(text)?.[0];
     if (!image) {
       const problem = text.trim().split('\n').pop()?.replace(/^qemu-img: /, '') || 'could not be read';
-      return { path, virtualSizeBytes: null, allocationBytes: null, backingFile: null, problem };
+      return { path, virtualSizeBytes: null, allocationBytes: null, backingFile: null, problem, ...(blockDevice ? { blockDevice } : {}) };
     }
     return {
       path,
       virtualSizeBytes: image['virtual-size'],
-      allocationBytes: image['actual-size'] ?? null,
+      // A device's "actual size" is 0 (it is not a sparse file): the whole device is the disk's.
+      allocationBytes: blockDevice ? image['virtual-size'] : image['actual-size'] ?? null,
       backingFile: image['full-backing-filename'] ?? image['backing-filename'] ?? null,
+      ...(blockDevice ? { blockDevice } : {}),
     };
   });
 }
@@ -181,7 +187,12 @@ export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): P
     throw new FerryError('already-exists', `A VM named "${args.name}" already exists on ${host.name}`, { hint: 'Pick another name, or undefine the old VM first.' });
   }
   const formats: Array<'qcow2' | 'raw'> = [];
-  for (const disk of args.disks) formats.push(await diskFormat(host, disk.path, disk.format));
+  const devices = await hostBlockDevices(host.transport, args.disks.map((disk) => disk.path));
+  for (const [index, disk] of args.disks.entries()) {
+    // A device is not probed: whatever its first sectors look like, it is the guest's raw disk.
+    if (devices[index]) requireRawOnDevice(disk.path, disk.format ?? 'raw', host.name);
+    formats.push(devices[index] ? 'raw' : await diskFormat(host, disk.path, disk.format));
+  }
   for (const file of [args.kernel, args.initrd].filter((path): path is string => path !== undefined)) {
     if ((await host.transport.exec(shellCommand(['test', '-r', file]))).code !== 0) {
       throw new FerryError('not-found', `${file} is not readable on ${host.name}`, { hint: 'Kernel and initrd must already be on the host.' });
@@ -196,7 +207,7 @@ export async function defineVm(host: VmHost, args: ChannelArgs<'vms.define'>): P
   }
   requireCpuModelRuns(args.cpuModel, args.accel, info.kvmUsable, host.name);
   await requireFirmware(host.transport, args.firmware);
-  const definition = definitionFromArgs(args, machineType, formats);
+  const definition = definitionFromArgs(args, machineType, formats, devices);
   await writeJsonFile(host.transport, layout.definition, definition);
   await syncAutostart(host.transport, definition, info.kvmUsable);
   return vmDetails(host, args.name);
@@ -235,7 +246,9 @@ export async function startVm(host: VmHost, name: string): Promise<VmDetails> {
   const argv = result.argv;
   if (result.code !== 0) {
     const stderr = result.stderr.trim();
-    const locked = /lock/i.test(stderr);
+    // QEMU's own words for an image another process holds: "Failed to get "write" lock". A bare
+    // /lock/ also matched paths and messages that merely contain "block".
+    const locked = /Failed to get .*lock/i.test(stderr);
     throw new FerryError(locked ? 'busy' : 'remote-command-failed', `QEMU could not start "${name}" on ${host.name}: ${stderr}`, {
       hint: locked ? 'Another QEMU is using one of its disks; stop that VM first.' : 'Check the VM definition (`ferry vm info`) and the disks.',
       details: { argv },

@@ -62,8 +62,11 @@ export function buildQemuArgv(definition: VmDefinition, layout: VmLayout, option
   definition.disks.forEach((disk, index) => {
     const direct = disk.cache === 'none' || disk.cache === 'directsync' ? 'on' : 'off';
     const noFlush = disk.cache === 'unsafe' ? 'on' : 'off';
+    // A block device (partition, logical volume) is refused by the 'file' driver; host_device
+    // opens it. The node names stay the same, so both sides of a migration still agree.
+    const protocol = disk.blockDevice ? 'host_device' : 'file';
     argv.push(
-      '-blockdev', `driver=file,node-name=ferry-file${index},filename=${optionValue(disk.path)},cache.direct=${direct},cache.no-flush=${noFlush}`,
+      '-blockdev', `driver=${protocol},node-name=ferry-file${index},filename=${optionValue(disk.path)},cache.direct=${direct},cache.no-flush=${noFlush}`,
       '-blockdev', `driver=${disk.format},node-name=ferry-disk${index},file=ferry-file${index},cache.direct=${direct},cache.no-flush=${noFlush}`,
       '-device', `virtio-blk-pci,drive=ferry-disk${index},id=ferry-vd${index}${disk.cache === 'writethrough' || disk.cache === 'directsync' ? ',write-cache=off' : ''}${index === 0 ? bootIndex(definition, 'disk') : ''}`,
     );
