@@ -11,15 +11,19 @@ export function poolCommand(): Command {
   pool
     .command('define <host> <pool>')
     .description('define (and start) a storage pool')
-    .requiredOption('--type <type>', 'dir | netfs | shared')
-    .requiredOption('--path <path>', 'directory (dir), mount point (netfs) or shared path (shared)')
+    .requiredOption('--type <type>', 'dir | netfs | shared | disk')
+    .option('--path <path>', 'directory (dir), mount point (netfs), shared path (shared), or where the devices are named (disk: /dev, the default, lists every block device)')
     .option('--source <server:/export>', 'NFS export to mount (netfs only)')
     .option('--no-autostart', 'define only, do not start')
-    .action(async (host: string, name: string, options: { type: string; path: string; source?: string; autostart: boolean }, command: Command) => {
+    .action(async (host: string, name: string, options: { type: string; path?: string; source?: string; autostart: boolean }, command: Command) => {
+      const path = options.path ?? (options.type === 'disk' ? '/dev' : undefined);
+      if (path === undefined) {
+        command.error(`error: a ${options.type} pool needs --path (only a disk pool defaults to /dev)`);
+      }
       await runChannel(
         command,
         'pools.define',
-        { host, pool: name, type: options.type as 'dir', path: options.path, autostart: options.autostart, ...(options.source ? { source: options.source } : {}) },
+        { host, pool: name, type: options.type as 'dir', path, autostart: options.autostart, ...(options.source ? { source: options.source } : {}) },
         (result) => `Defined ${describePool(result)}`,
       );
     });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { describeDeviceUse } from '../../core/api/block-device-use.js';
 import type { VolumeInfo } from '../../core/api/types.js';
 import { formatBytes, table } from '../output.js';
 import { runChannel } from '../run.js';
@@ -11,6 +12,7 @@ const describeVolume = (volume: VolumeInfo) =>
     `Capacity:    ${formatBytes(volume.virtualSizeBytes)}`,
     `Allocation:  ${formatBytes(volume.allocationBytes)}`,
     ...volume.backingChain.map((image, index) => `${index === 0 ? 'Backing:     ' : '             '}${image.path} (${image.format})`),
+    ...(volume.device ? [`Device:      ${volume.device.devicePath} (${volume.device.type}${volume.device.readOnly ? ', read-only' : ''})`, `Use:         ${describeDeviceUse(volume.device.use)}`] : []),
   ].join('\n');
 
 export function volCommand(): Command {
@@ -47,6 +49,11 @@ export function volCommand(): Command {
       await runChannel(command, 'volumes.list', { host, pool }, (volumes) =>
         volumes.length === 0
           ? `Pool ${pool} has no volumes.`
+          : volumes.some((volume) => volume.device !== undefined)
+          ? table(
+              ['NAME', 'PATH', 'SIZE', 'TYPE', 'USE'],
+              volumes.map((volume) => [volume.name, volume.path, formatBytes(volume.virtualSizeBytes), volume.device?.type ?? '-', volume.device ? describeDeviceUse(volume.device.use) : '-']),
+            )
           : table(
               ['NAME', 'FORMAT', 'CAPACITY', 'ALLOCATION', 'BACKING'],
               volumes.map((volume) => [volume.name, volume.format, formatBytes(volume.virtualSizeBytes), formatBytes(volume.allocationBytes), volume.backingChain[0]?.path ?? '-']),

@@ -5,12 +5,12 @@ import {
   hostAddressSchema,
   hostNameSchema,
   kernelPathSchema,
-  poolPathSchema,
   poolNameSchema,
   sizeSchema,
   vmNameSchema,
   volumeNameSchema,
 } from './names.js';
+import { poolPathMessage } from './pool-path.js';
 import { DEFAULT_CPU_MODEL, MAX_NICS, bootOrderSchema, firmwareSchema, vmNicInput } from './vm-hardware.js';
 import type {
   EvacuationSummary,
@@ -51,6 +51,8 @@ export const hostAddInput = z.discriminatedUnion('transport', [
     port: z.number().int().min(1).max(65535).optional(),
     /** Unset: the User from ~/.ssh/config for this address, else root. */
     user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, 'must be a user name').optional(),
+    /** The user is not root: Ferry runs every command on the host under passwordless sudo (`sudo -n`). */
+    sudo: z.boolean().default(false),
     identityFile: z.string().min(1).optional(),
     /** Used only for this connection unless the shell stores it (safeStorage in Electron). */
     password: z.string().optional(),
@@ -70,14 +72,18 @@ export const hostAddInput = z.discriminatedUnion('transport', [
 ]);
 
 export const poolDefineInput = poolRef.extend({
-  type: z.enum(['dir', 'netfs', 'shared']),
-  path: poolPathSchema,
+  type: z.enum(['dir', 'netfs', 'shared', 'disk']),
+  /** Checked against the pool type below: a disk pool may name /dev, where no other pool may be. */
+  path: absolutePathSchema,
   source: z
     .string()
     .regex(/^[A-Za-z0-9.:_-]+:\/[A-Za-z0-9_./-]*$/, 'must look like SERVER:/EXPORT')
     .refine((value) => !value.startsWith('-'), 'must not start with "-" (mount would read it as an option)')
     .optional(),
   autostart: z.boolean().default(true),
+}).superRefine((value, ctx) => {
+  const message = poolPathMessage(value.path, value.type);
+  if (message !== null) ctx.addIssue({ code: 'custom', path: ['path'], message });
 });
 
 export const volumeCreateInput = volumeRef.extend({
@@ -176,6 +182,14 @@ export const migrationInput = z.object({
     .string()
     .regex(/^(serial|tcp:[A-Za-z0-9.:_-]+:\d+)$/, 'must be "serial" or tcp:HOST:PORT')
     .optional(),
+  /**
+   * block/offline: where each source disk goes on the destination, keyed by the source disk's
+   * path: a block device (/dev/..., or a symlink to one) or an image file path. Disks not named
+   * go where they always did (the same path, or destPool).
+   */
+  diskTargets: z.record(diskPathSchema, diskPathSchema).optional(),
+  /** Destination block devices that may be overwritten although they carry a filesystem, LVM or partition-table signature. */
+  overwriteDevices: z.array(diskPathSchema).max(64).default([]),
 });
 
 

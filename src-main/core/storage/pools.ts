@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import type { ChannelArgs } from '../api/contract.js';
-import { sensitivePathMessage } from '../api/path-rules.js';
+import { poolPathMessage } from '../api/pool-path.js';
 import type { PoolDefinition, PoolSummary } from '../api/types.js';
 import { FerryError } from '../errors.js';
 import { remoteLayout } from '../paths.js';
@@ -11,11 +11,11 @@ import type { HostTransport } from '../ssh/transport.js';
 
 const poolFileSchema = z.object({
   name: z.string(),
-  type: z.enum(['dir', 'netfs', 'shared']),
+  type: z.enum(['dir', 'netfs', 'shared', 'disk']),
   path: z.string(),
   source: z.string().optional(),
   autostart: z.boolean(),
-  /** dir and shared pools have no mount to tell whether they are started, so it is remembered. */
+  /** dir, shared and disk pools have no mount to tell whether they are started, so it is remembered. */
   started: z.boolean(),
 });
 type PoolFile = z.infer<typeof poolFileSchema>;
@@ -77,7 +77,8 @@ export async function listPools(transport: HostTransport): Promise<PoolSummary[]
   const directory = await readJsonDirectory(transport, remoteLayout.pools, poolFileSchema);
   const pools = directory.entries.map((entry) => entry.value);
   const active = await Promise.all(pools.map((pool) => isActive(transport, pool)));
-  const usage = await diskUsage(transport, pools.filter((_, index) => active[index]).map((pool) => pool.path));
+  // A disk pool's path names devices; the filesystem holding it says nothing about their space.
+  const usage = await diskUsage(transport, pools.filter((pool, index) => active[index] && pool.type !== 'disk').map((pool) => pool.path));
   const damaged = directory.damaged.map((file): PoolSummary => ({
     // Type and path are unknown for a damaged file; the listing still shows it so it can be repaired.
     name: file.name, type: 'dir', path: '', autostart: false, active: false, capacityBytes: 0, allocationBytes: 0, availableBytes: 0, problem: damagedProblem(file),
@@ -87,13 +88,13 @@ export async function listPools(transport: HostTransport): Promise<PoolSummary[]
 
 export async function poolSummary(transport: HostTransport, pool: PoolFile): Promise<PoolSummary> {
   const active = await isActive(transport, pool);
-  const usage = active ? await diskUsage(transport, [pool.path]) : new Map<string, DiskUsage>();
+  const usage = active && pool.type !== 'disk' ? await diskUsage(transport, [pool.path]) : new Map<string, DiskUsage>();
   return summary(pool, active, usage.get(pool.path));
 }
 
 export async function definePool(transport: HostTransport, args: ChannelArgs<'pools.define'>): Promise<PoolSummary> {
   // The input schema already refuses these; checked again because definePool is exported.
-  const refused = sensitivePathMessage(args.path, 'pool');
+  const refused = poolPathMessage(args.path, args.type);
   if (refused !== null) throw new FerryError('invalid-input', refused);
   if (args.type === 'netfs' && !args.source) {
     throw new FerryError('invalid-input', 'A netfs pool needs --source SERVER:/EXPORT', { hint: 'Give the NFS export to mount, e.g. --source nfs.example:/exports/vms.' });
@@ -107,6 +108,9 @@ export async function definePool(transport: HostTransport, args: ChannelArgs<'po
   const existing = (await readJsonDirectory(transport, remoteLayout.pools, poolFileSchema)).entries.find((entry) => entry.value.path === args.path);
   if (existing) {
     throw new FerryError('already-exists', `Pool "${existing.name}" on ${args.host} already uses ${args.path}`, { hint: 'Two pools on one directory would list each volume twice; use the existing pool.' });
+  }
+  if (args.type === 'disk' && (await transport.exec(shellCommand(['test', '-d', args.path]))).code !== 0) {
+    throw new FerryError('invalid-input', `${args.path} does not exist on ${args.host}`, { hint: 'A disk pool lists the block devices named in an existing directory: /dev for all of them, or a directory of links to the devices.' });
   }
   if (args.type === 'shared' && (await transport.exec(shellCommand(['test', '-d', args.path]))).code !== 0) {
     throw new FerryError('invalid-input', `${args.path} does not exist on ${args.host}`, { hint: 'A shared pool uses storage that is already mounted on every host: mount it first, or use a netfs pool to let Ferry mount it.' });
@@ -131,7 +135,9 @@ export async function startPool(transport: HostTransport, pool: PoolFile): Promi
     }
   } else if (pool.type === 'dir') {
     await transport.run(shellCommand(['mkdir', '-p', pool.path]));
-  } else if ((await transport.exec(shellCommand(['test', '-d', pool.path]))).code !== 0) {
+  } else if (pool.type === 'disk' && (await transport.exec(shellCommand(['test', '-d', pool.path]))).code !== 0) {
+    throw new FerryError('not-found', `The device directory ${pool.path} is not there`, { hint: 'A disk pool never creates its directory: create the links to the devices (or use /dev), then start the pool again.' });
+  } else if (pool.type === 'shared' && (await transport.exec(shellCommand(['test', '-d', pool.path]))).code !== 0) {
     throw new FerryError('not-found', `The shared path ${pool.path} is not there`, { hint: 'Mount the shared storage on this host, then start the pool again.' });
   }
   const started = { ...pool, started: true };

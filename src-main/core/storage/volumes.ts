@@ -5,6 +5,7 @@ import { FerryError } from '../errors.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { parseImageChain, type ImageInfo } from './image-info.js';
+import { listDeviceVolumes, refuseDeviceVolumeChange } from './block-devices.js';
 import { poolSummary, type PoolFile } from './pools.js';
 
 const RECORD_MARK = '@@ferry-volume ';
@@ -31,6 +32,7 @@ async function requireActive(transport: HostTransport, host: string, pool: PoolF
 /** Every regular file in the pool directory, described by qemu-img in one round trip. */
 export async function listVolumes(transport: HostTransport, host: string, pool: PoolFile): Promise<VolumeInfo[]> {
   await requireActive(transport, host, pool);
+  if (pool.type === 'disk') return listDeviceVolumes(transport, pool);
   // -U reads images that a running QEMU holds locked; without it the listing would hide them.
   const script = `cd ${shellQuote(pool.path)} || exit 1; for f in *; do [ -f "$f" ] || continue; printf '\\n${RECORD_MARK}%s\\n' "$f"; qemu-img info -U --output=json --backing-chain -- "$PWD/$f" 2>/dev/null; done`;
   const output = await transport.run(script, { timeoutMs: 120_000 });
@@ -45,6 +47,11 @@ export async function listVolumes(transport: HostTransport, host: string, pool: 
 }
 
 export async function volumeInfo(transport: HostTransport, host: string, pool: PoolFile, name: string): Promise<VolumeInfo> {
+  if (pool.type === 'disk') {
+    const device = (await listVolumes(transport, host, pool)).find((volume) => volume.name === name);
+    if (!device) throw new FerryError('not-found', `There is no device "${name}" in disk pool "${pool.name}" on ${host}`, { hint: `\`ferry vol list ${host} ${pool.name}\` shows the devices.` });
+    return device;
+  }
   const path = posix.join(pool.path, name);
   const result = await transport.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--backing-chain', '--', path]));
   const chain = result.code === 0 ? parseImageChain(result.stdout) : null;
@@ -58,6 +65,7 @@ export async function volumeInfo(transport: HostTransport, host: string, pool: P
 const THIN_QCOW2_OVERHEAD = 1024 * 1024;
 
 export async function createVolume(transport: HostTransport, pool: PoolFile, args: ChannelArgs<'volumes.create'>): Promise<VolumeInfo> {
+  if (pool.type === 'disk') refuseDeviceVolumeChange('create', pool, args.host);
   const summary = await poolSummary(transport, pool);
   if (!summary.active) await requireActive(transport, args.host, pool);
   const path = posix.join(pool.path, args.name);
@@ -99,6 +107,7 @@ export async function createVolume(transport: HostTransport, pool: PoolFile, arg
 }
 
 export async function deleteVolume(transport: HostTransport, host: string, pool: PoolFile, name: string): Promise<void> {
+  if (pool.type === 'disk') refuseDeviceVolumeChange('delete', pool, host);
   const volume = await volumeInfo(transport, host, pool, name);
   // Without -U qemu-img takes the image lock, which fails while a QEMU has the image open.
   const lock = await transport.exec(shellCommand(['qemu-img', 'info', '--output=json', '--', volume.path]));
