@@ -29,6 +29,25 @@ interface MigrateFlags {
   shutdownTimeout: number;
   check?: boolean;
   reuseImages?: boolean;
+  diskTarget?: string[];
+  overwriteDevice?: string[];
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** "--disk-target SRC=DEST" pairs; both are absolute paths, so the split is at the first "=/". */
+export function parseDiskTargets(pairs: readonly string[]): Record<string, string> {
+  const targets: Record<string, string> = {};
+  for (const pair of pairs) {
+    const split = pair.indexOf('=/');
+    if (!pair.startsWith('/') || split < 0) {
+      throw new FerryError('invalid-input', `--disk-target ${pair} is not SOURCE=DESTINATION`, { hint: 'Give the source disk path and where it goes on the destination, e.g. --disk-target /dev/vg0/web=/dev/vg1/web (a device) or =/srv/images/web.raw (a file).' });
+    }
+    const source = pair.slice(0, split);
+    if (targets[source] !== undefined) throw new FerryError('invalid-input', `--disk-target names ${source} twice`, { hint: 'Give one destination per source disk.' });
+    targets[source] = pair.slice(split + 1);
+  }
+  return targets;
 }
 
 function describePreflight(report: PreflightReport): string {
@@ -82,6 +101,8 @@ function migrationInput(vm: string, flags: MigrateFlags & { mode: string }): Cha
     ...(flags.downtime !== undefined ? { downtimeMs: flags.downtime } : {}),
     ...(flags.multifd !== undefined ? { multifd: flags.multifd } : {}),
     ...(flags.probe ? { probe: flags.probe } : {}),
+    ...(flags.diskTarget?.length ? { diskTargets: parseDiskTargets(flags.diskTarget) } : {}),
+    overwriteDevices: flags.overwriteDevice ?? [],
   };
 }
 
@@ -116,6 +137,8 @@ export function migrateCommand(): Command {
     .option('--no-start', 'offline: leave the VM stopped on the destination')
     .option('--transport <transport>', 'tls (default: random pre-shared key per migration) | tcp (in the clear, for a trusted migration network)', 'tls')
     .option('--reuse-images', 'write over destination images that already exist at the target paths (same size and format, not in use)')
+    .option('--disk-target <src=dest>', 'block/offline: put source disk SRC at DEST on the destination, a block device or an image file path (repeatable)', collect)
+    .option('--overwrite-device <device>', 'allow writing over this destination device although it carries a filesystem, LVM or partition-table signature (repeatable)', collect)
     .option('--address <address>', 'destination address as the source reaches it (a migration network)')
     .option('--port <n>', 'first port to try on the destination', Number)
     .option('--bandwidth <MiB/s>', 'bandwidth limit (default: none)', Number)

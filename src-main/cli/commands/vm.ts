@@ -2,11 +2,15 @@ import { Command } from 'commander';
 import type { VmDetails } from '../../core/api/types.js';
 import { DEFAULT_CPU_MODEL } from '../../core/api/vm-hardware.js';
 import { FerryError } from '../../core/errors.js';
-import { printError, table } from '../output.js';
+import { formatBytes, printError, table } from '../output.js';
 import { jsonFlag, runChannel } from '../run.js';
 import { listAllVms } from './vm-list-all.js';
 import { addHardwareOptions, describeHardware, hardwareInput, type HardwareOptions } from '../vm-hardware-options.js';
 
+
+/** ", block device of 2.0 GiB" for a disk that is a host device, as its host said just now. */
+const blockDeviceWords = (usage: VmDetails['diskUsage'][number] | undefined) =>
+  usage?.blockDevice ? `, block device${usage.virtualSizeBytes === null ? '' : ` of ${formatBytes(usage.virtualSizeBytes)}`}` : '';
 
 const describeVm = (vm: VmDetails) =>
   [
@@ -15,7 +19,7 @@ const describeVm = (vm: VmDetails) =>
     `Memory:      ${vm.memoryMiB} MiB`,
     `vCPUs:       ${vm.vcpus}`,
     ...(vm.definition ? [`Machine:     ${vm.definition.machineType}, CPU ${vm.definition.cpuModel}, accel ${vm.definition.accel}`] : []),
-    ...(vm.definition?.disks ?? []).map((disk, index) => `Disk ${index}:      ${disk.path} (${disk.format}, cache=${disk.cache})`),
+    ...(vm.definition?.disks ?? []).map((disk, index) => `Disk ${index}:      ${disk.path} (${disk.format}, cache=${disk.cache}${blockDeviceWords(vm.diskUsage?.[index])})`),
     ...describeHardware(vm),
     `Monitor:     ${vm.qmpSocket}`,
     `Serial log:  ${vm.serialLog}`,

@@ -12,8 +12,20 @@ import type { PlannedDisk, RunContext } from './run-context.js';
 export function destinationDefinition(definition: VmDefinition, disks: PlannedDisk[]): VmDefinition {
   return {
     ...definition,
-    disks: definition.disks.map((disk, index) => ({ ...disk, path: disks[index]?.destinationPath ?? disk.path })),
+    disks: definition.disks.map((disk, index) => {
+      const planned = disks[index];
+      const { blockDevice: _source, ...rest } = disk;
+      if (!planned) return disk;
+      // A device is written raw, whatever the source image was; the destination's start asks its host again.
+      if (planned.destinationDevice) return { ...rest, path: planned.destinationPath, format: 'raw' as const, blockDevice: true };
+      return { ...rest, path: planned.destinationPath };
+    }),
   };
+}
+
+/** The format a disk has on the destination: a device is always raw. */
+export function destinationFormat(disk: PlannedDisk): 'qcow2' | 'raw' {
+  return disk.destinationDevice ? 'raw' : disk.source.disk.format;
 }
 
 export type ExistingImage = { state: 'absent' } | { state: 'usable' } | { state: 'unusable'; reason: string };
@@ -36,7 +48,8 @@ export async function existingImage(transport: HostTransport, disk: PlannedDisk)
 
 /** Creates each destination image that is not there yet, at the exact virtual size of its source. */
 export async function prepareDestinationImages(context: RunContext, incremental: boolean): Promise<void> {
-  for (const disk of context.disks.filter((candidate) => !candidate.shared)) {
+  // A destination device is never created (nor removed by undo): pre-flight proved it is there and free.
+  for (const disk of context.disks.filter((candidate) => !candidate.shared && !candidate.destinationDevice)) {
     const existing = await existingImage(context.destination, disk);
     if (existing.state === 'unusable') throw new FerryError('invalid-input', existing.reason, { hint: 'Remove or rename that file on the destination, or choose another --dest-pool.' });
     if (existing.state === 'usable') {

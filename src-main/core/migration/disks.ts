@@ -30,13 +30,16 @@ export async function inspectDisk(transport: HostTransport, disk: VmDisk, index:
   }
   const isBlockDevice = blockTest.code === 0;
   const [top, ...backing] = chain;
+  const virtualSizeBytes = top?.['virtual-size'] ?? 0;
+  // A device says nothing about what is allocated on it (qemu-img reports 0): all of it may be data.
+  const allocatedBytes = isBlockDevice ? virtualSizeBytes : top?.['actual-size'] ?? 0;
   return {
     index,
     device: `ferry-disk${index}`,
     disk,
-    virtualSizeBytes: top?.['virtual-size'] ?? 0,
-    allocatedBytes: top?.['actual-size'] ?? 0,
-    chainAllocatedBytes: chain.reduce((sum, image) => sum + (image['actual-size'] ?? 0), 0),
+    virtualSizeBytes,
+    allocatedBytes,
+    chainAllocatedBytes: isBlockDevice ? virtualSizeBytes : chain.reduce((sum, image) => sum + (image['actual-size'] ?? 0), 0),
     backing: backing.map((image) => ({ path: image.filename, format: image.format })),
     isBlockDevice,
   };

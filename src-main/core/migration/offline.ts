@@ -5,7 +5,7 @@ import { parseImageChain } from '../storage/image-info.js';
 import { shellCommand, shellQuote } from '../ssh/shell.js';
 import { vmLayout } from '../vm/layout.js';
 import { launchQemu } from '../vm/launch.js';
-import { destinationDefinition, prepareDestinationImages } from './destination.js';
+import { destinationDefinition, destinationFormat, prepareDestinationImages } from './destination.js';
 import { MonitorHandle } from './monitor-handle.js';
 import { freePorts } from './ports.js';
 import { sleep, throwIfCancelled, type PlannedDisk, type RunContext } from './run-context.js';
@@ -160,14 +160,20 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   const target = `driver=nbd,server.type=inet,server.host=${context.destinationAddress},server.port=${port},export=ferry${tlsDirectory ? `,tls-creds=${tlsCredsId(context.id)}` : ''}`;
   // Skipping zero areas is only right on an image this migration created; a reused one may hold old data.
   const zeroTarget = context.createdImages.has(disk.destinationPath) ? ['--target-is-zero'] : [];
+  // A device on either side says nothing about allocation (qemu-img reports 0 for it): progress
+  // comes from qemu-img's own -p counter, written to a file the sampler reads.
+  const deviceCopy = disk.source.isBlockDevice || disk.destinationDevice === true;
+  const progressFile = `${remoteLayout.runDir}/copy-${context.id}-${index}.progress`;
   // -W -m 8: eight requests in flight, written out of order — the image is only used once whole.
-  const convert = shellCommand(['qemu-img', 'convert', '-n', '-W', '-m', '8', ...zeroTarget, ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
+  // Zeroed areas (-S, on by default) go out as NBD zero requests, so a mostly empty device does
+  // not cross the link byte by byte as dd would send it.
+  const convert = shellCommand(['qemu-img', 'convert', '-n', '-W', '-m', '8', ...(deviceCopy ? ['-p'] : []), ...zeroTarget, ...tlsObject('client'), '-f', disk.source.disk.format, '--target-image-opts', '--', disk.source.disk.path, target]);
   await context.pushUndo({ kind: 'kill-process', host: options.from, pidFile: copyPidFile, program: 'qemu-img', argument: disk.source.disk.path });
   const total = disk.source.allocatedBytes;
   totals.set(disk.source.device, { transferred: 0, total });
   let finished = false;
   const copy = context.source
-    .exec(`echo $$ > ${shellQuote(copyPidFile)}; exec ${convert}`, { timeoutMs: 24 * 3600_000 })
+    .exec(`echo $$ > ${shellQuote(copyPidFile)}; exec ${convert}${deviceCopy ? ` > ${shellQuote(progressFile)}` : ''}`, { timeoutMs: 24 * 3600_000 })
     .finally(() => {
       finished = true;
     });
@@ -176,8 +182,8 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
   try {
     while (!finished) {
       await Promise.race([copy, sleep(PROGRESS_INTERVAL_MS)]);
-      const allocated = await allocatedBytes(context, disk.destinationPath);
-      totals.set(disk.source.device, { transferred: Math.min(allocated, total), total });
+      const copied = deviceCopy ? await reportedProgress(context, progressFile, total) : await allocatedBytes(context, disk.destinationPath);
+      totals.set(disk.source.device, { transferred: Math.min(copied, total), total });
       context.emitSample(sampler.sample(Date.now(), 'copying-disks', null, [], totals));
     }
     const result = await copy;
@@ -192,7 +198,7 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
     await stopProcess(context.destination, { pidFile: nbdPidFile, expect: { kind: 'helper', ...nbdHelper(nbdPidFile) }, waitSeconds: 10, graceSeconds: 0.5 });
   } finally {
     context.signal.removeEventListener('abort', abort);
-    await context.source.exec(shellCommand(['rm', '-f', '--', copyPidFile]));
+    await context.source.exec(shellCommand(['rm', '-f', '--', copyPidFile, progressFile]));
   }
 }
 
@@ -205,7 +211,7 @@ async function serveImage(context: RunContext, disk: PlannedDisk, pidFile: strin
   const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir]);
   for (const port of await freePorts(context.destination, context.options.port ?? 49152, 8)) {
     const started = await context.destination.exec(
-      `${mkdir} && ${shellCommand(['qemu-nbd', '--fork', `--pid-file=${pidFile}`, '-f', disk.source.disk.format, '-x', 'ferry', '-b', context.destinationAddress, '-p', String(port), '--cache=none', ...tlsArguments, '--', disk.destinationPath])}`,
+      `${mkdir} && ${shellCommand(['qemu-nbd', '--fork', `--pid-file=${pidFile}`, '-f', destinationFormat(disk), '-x', 'ferry', '-b', context.destinationAddress, '-p', String(port), '--cache=none', ...tlsArguments, '--', disk.destinationPath])}`,
     );
     if (started.code === 0) return port;
     if (!/in use|available port/i.test(started.stderr)) {
@@ -221,4 +227,17 @@ const nbdHelper = (pidFile: string) => ({ program: 'qemu-nbd', argument: `--pid-
 async function allocatedBytes(context: RunContext, path: string): Promise<number> {
   const info = await context.destination.exec(shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path]));
   return info.code === 0 ? parseImageChain(info.stdout)?.[0]?.['actual-size'] ?? 0 : 0;
+}
+
+/** qemu-img -p writes "(12.34/100%)" again and again; the last one says how far the copy is. */
+export function parseConvertProgress(text: string): number | null {
+  const matches = [...text.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)];
+  const last = matches[matches.length - 1]?.[1];
+  return last === undefined ? null : Math.min(100, Number(last));
+}
+
+async function reportedProgress(context: RunContext, progressFile: string, total: number): Promise<number> {
+  const tail = await context.source.exec(`tail -c 64 -- ${shellQuote(progressFile)} 2>/dev/null`);
+  const percent = parseConvertProgress(tail.stdout);
+  return percent === null ? 0 : Math.round((percent / 100) * total);
 }

@@ -6,6 +6,8 @@ import type { HostTransport } from '../ssh/transport.js';
 import { loadDefinition, monitorSocket, vmDetails } from '../vm/lifecycle.js';
 import { destinationPath, inspectDisks, isSameFile } from './disks.js';
 import type { MigrationOptions, PlannedDisk } from './run-context.js';
+import { isSameDevice } from './same-device.js';
+import { hostBlockDevices } from '../vm/block-devices.js';
 
 /** What a migration will move, from where to where, as read from both hosts. */
 export interface Plan {
@@ -27,7 +29,7 @@ export interface PlanHosts {
   hostAddress(host: string): Promise<string>;
 }
 
-export type PlanOptions = Pick<MigrationOptions, 'vm' | 'from' | 'to' | 'destPool'> & { address?: string | undefined };
+export type PlanOptions = Pick<MigrationOptions, 'vm' | 'from' | 'to' | 'destPool'> & { address?: string | undefined; diskTargets?: Record<string, string> | undefined };
 
 export async function planMigration(hosts: PlanHosts, options: PlanOptions): Promise<Plan> {
   const [source, destination] = await Promise.all([hosts.transport(options.from), hosts.transport(options.to)]);
@@ -54,11 +56,22 @@ export async function planMigration(hosts: PlanHosts, options: PlanOptions): Pro
     else if (!pool.active) destPoolProblem = `Pool ${options.destPool} on ${options.to} is not started.`;
     else destPoolPath = pool.path;
   }
+  const targets = sourceDisks.map((disk) => {
+    const named = options.diskTargets?.[disk.disk.path];
+    if (named !== undefined) return named;
+    const target = destinationPath(disk, destPoolPath);
+    return disk.isBlockDevice && destPoolPath ? `${target}.raw` : target;
+  });
+  const targetDevices = await hostBlockDevices(destination, targets);
   const disks = await Promise.all(
-    sourceDisks.map(async (disk): Promise<PlannedDisk> => {
-      const target = destinationPath(disk, destPoolPath);
-      const shared = target === disk.disk.path && !disk.isBlockDevice && (await isSameFile(source, destination, disk.disk.path));
-      return { source: disk, destinationPath: disk.isBlockDevice && destPoolPath ? `${target}.raw` : target, shared };
+    sourceDisks.map(async (disk, index): Promise<PlannedDisk> => {
+      const target = targets[index] ?? disk.disk.path;
+      const sameFile = disk.isBlockDevice ? isSameDevice : isSameFile;
+      const shared = target === disk.disk.path && (await sameFile(source, destination, disk.disk.path));
+      // Under /dev a target is a device even when missing: pre-flight says so instead of creating a file there.
+      // So is a device's own path kept on the destination: a file is never made where a device was meant.
+      const destinationDevice = (targetDevices[index] ?? false) || target.startsWith('/dev/') || (disk.isBlockDevice && target === disk.disk.path);
+      return { source: disk, destinationPath: target, shared, ...(destinationDevice ? { destinationDevice } : {}) };
     }),
   );
   return {

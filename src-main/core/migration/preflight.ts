@@ -10,6 +10,7 @@ import { requireFirmware } from '../vm/firmware.js';
 import { vmLayout } from '../vm/layout.js';
 import { cpuModelCheck } from './cpu-check.js';
 import { existingImage } from './destination.js';
+import { deviceItems, readDeviceReports } from './device-checks.js';
 import type { SourceDisk } from './disks.js';
 import { MonitorHandle } from './monitor-handle.js';
 import { testReachability } from './reachability.js';
@@ -241,6 +242,10 @@ async function checkDisks(facts: PreflightFacts): Promise<Collector> {
   const { options, destination } = facts;
   const neededPerDirectory = new Map<string, number>();
   const targets = new Map<string, string>();
+  // Every target device is examined by one script, started before the per-disk checks below.
+  const deviceDisks = options.mode === 'live' ? [] : facts.disks.filter((disk) => !disk.shared && disk.destinationDevice);
+  const deviceReports = readDeviceReports(destination, deviceDisks.map((disk) => disk.destinationPath));
+  deviceReports.catch(() => undefined);
   for (const disk of facts.disks.filter((candidate) => !candidate.shared)) {
     const other = targets.get(disk.destinationPath);
     if (other !== undefined) {
@@ -258,11 +263,16 @@ async function checkDisks(facts: PreflightFacts): Promise<Collector> {
       continue;
     }
     if (options.mode === 'live') continue; // reported by the mode check
-    if (disk.source.isBlockDevice && options.mode === 'offline' && !facts.destPoolPath) {
-      const there = await destination.exec(shellCommand(['test', '-b', disk.destinationPath]));
-      if (there.code !== 0) error('disks', `${name} is a block device and ${options.to} has no device at that path.`, 'Give --dest-pool to dump it into an image file there.');
+    if (disk.destinationDevice) {
+      const report = (await deviceReports)[deviceDisks.indexOf(disk)];
+      if (report) {
+        const overwriteAllowed = options.overwriteDevices.includes(report.path) || options.overwriteDevices.includes(report.realPath);
+        result.items.push(...deviceItems({ report, host: options.to, sourceBytes: disk.source.virtualSizeBytes, sourcePath: name, exactSize: options.mode === 'block', overwriteAllowed }));
+      }
+      if (options.incremental) error('device', `${disk.destinationPath} on ${options.to} is a block device; --incremental copies only a qcow2 top layer, which a raw device cannot hold.`, 'Migrate without --incremental, or give an image file as the target.');
+      continue;
     }
-    const existing = disk.source.isBlockDevice && !facts.destPoolPath ? ({ state: 'absent' } as const) : await existingImage(destination, disk);
+    const existing = await existingImage(destination, disk);
     if (existing.state !== 'absent') {
       if (!options.reuseImages) {
         error(

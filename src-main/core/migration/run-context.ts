@@ -14,6 +14,8 @@ export interface PlannedDisk {
   destinationPath: string;
   /** The destination already sees the same file (shared storage): nothing to copy. */
   shared: boolean;
+  /** The target is a block device on the destination (it exists there, or is meant to under /dev): written raw, never created or removed. */
+  destinationDevice?: boolean;
 }
 
 /** Everything one running migration needs; the runners get it and report through it. */
