@@ -3,7 +3,7 @@ import type { PoolSummary, PoolType } from '../../../src-main/core/api/types';
 import type { ChannelInput, FerryApi } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { Field, useAction } from '../components/common';
-import { sensitivePathMessage } from '../../../src-main/core/api/path-rules';
+import { poolPathMessage } from '../../../src-main/core/api/pool-path';
 import { nameProblem, pathProblem } from '../util/format';
 
 export interface AddPoolDialogProps {
@@ -18,7 +18,11 @@ const TYPE_HELP: Record<PoolType, string> = {
   dir: 'A directory on this host (local image files).',
   netfs: 'An NFS export mounted at the target path. Use the same target path on every host for live migration.',
   shared: 'A directory that is already shared storage (mounted outside Ferry) at the same path on every host.',
+  disk: "The host's block devices and partitions, to use as raw VM disks or migration targets. /dev lists them all; a directory of links to devices lists only those. Ferry never partitions a disk.",
 };
+
+/** A disk pool's path is where its devices are named; /dev means every device. */
+const DISK_POOL_PATH = '/dev';
 
 export function AddPoolDialog({ api, host, existingNames, onCreated, onClose }: AddPoolDialogProps) {
   const [name, setName] = useState('');
@@ -37,7 +41,7 @@ export function AddPoolDialog({ api, host, existingNames, onCreated, onClose }: 
     if (!path) p['path'] = 'Target path is required';
     else {
       const pathIssue = pathProblem(path);
-      const refused = pathIssue ? null : sensitivePathMessage(path.replace(/\/+$/, '') || '/', 'pool');
+      const refused = pathIssue ? null : poolPathMessage(path.replace(/\/+$/, '') || '/', type);
       if (pathIssue) p['path'] = `Target path ${pathIssue}`;
       else if (refused) p['path'] = refused;
     }
@@ -48,6 +52,12 @@ export function AddPoolDialog({ api, host, existingNames, onCreated, onClose }: 
     }
     return p;
   }, [name, existingNames, host, path, type, source]);
+  // Choosing disk fills in /dev when nothing was typed; leaving disk clears it again.
+  const chooseType = (next: PoolType) => {
+    if (next === 'disk' && path === '') setPath(DISK_POOL_PATH);
+    if (next !== 'disk' && type === 'disk' && path === DISK_POOL_PATH) setPath('');
+    setType(next);
+  };
   const show = (key: string) => (touched ? problems[key] ?? null : null);
 
   const submit = () => {
@@ -66,15 +76,16 @@ export function AddPoolDialog({ api, host, existingNames, onCreated, onClose }: 
         </Field>
         <Field label="Type" hint={TYPE_HELP[type]}>
           {(id) => (
-            <select id={id} value={type} disabled={busy} onChange={(e) => setType(e.target.value as PoolType)}>
+            <select id={id} value={type} disabled={busy} onChange={(e) => chooseType(e.target.value as PoolType)}>
               <option value="dir">dir: Filesystem Directory</option>
               <option value="netfs">netfs: Network Exported Directory (NFS)</option>
               <option value="shared">shared: Shared directory</option>
+              <option value="disk">disk: Block devices (partitions, disks)</option>
             </select>
           )}
         </Field>
         <Field label="Target Path" error={show('path')}>
-          {(id) => <input id={id} value={path} disabled={busy} placeholder="/var/lib/ferry/images" onChange={(e) => setPath(e.target.value)} />}
+          {(id) => <input id={id} value={path} disabled={busy} placeholder={type === 'disk' ? DISK_POOL_PATH : '/var/lib/ferry/images'} onChange={(e) => setPath(e.target.value)} />}
         </Field>
         {type === 'netfs' ? (
           <Field label="Source" error={show('source')}>

@@ -6,6 +6,7 @@ import { Field, useAction } from '../components/common';
 import { vmDefineInput } from '../../../src-main/core/api/contract';
 import { diskPathSchema, kernelPathSchema, vmNameSchema, volumeNameSchema } from '../../../src-main/core/api/names';
 import { DEFAULT_CPU_MODEL } from '../../../src-main/core/api/vm-hardware';
+import { describeDeviceUse } from '../../../src-main/core/api/block-device-use';
 import { formatBytes, parseSizeText } from '../util/format';
 import { CpuModelField } from './CpuModelField';
 import { BootOrderField, bootChoices, FirmwareField, labelled, NicEditor, newNicDraft, nicInputs, nicProblems, schemaProblem, type NicDraft } from './vm-hardware-form';
@@ -19,15 +20,28 @@ export interface NewVmDialogProps {
   onClose(): void;
 }
 
-type DiskChoice = 'none' | 'existing' | 'new';
+type DiskChoice = 'none' | 'existing' | 'new' | 'device';
+
+/** A device that is mounted, a running VM's disk or holds partitions cannot become this VM's disk. */
+export function deviceRefusal(volume: VolumeInfo): string | null {
+  const use = volume.device?.use;
+  if (!use || use.kind === 'free' || use.kind === 'signature') return null;
+  return describeDeviceUse(use);
+}
+
+/** A disk pool's devices are chosen as block devices; image volumes come from the other pools. */
+export function poolsForDiskChoice(pools: PoolSummary[], choice: DiskChoice): PoolSummary[] {
+  return pools.filter((p) => (choice === 'device') === (p.type === 'disk'));
+}
 
 export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClose }: NewVmDialogProps) {
   const [name, setName] = useState('');
   const [memory, setMemory] = useState('512');
   const [vcpus, setVcpus] = useState('1');
   const [diskChoice, setDiskChoice] = useState<DiskChoice>(pools.length > 0 ? 'new' : 'none');
-  const [pool, setPool] = useState(pools.find((p) => p.active)?.name ?? pools[0]?.name ?? '');
-  const [volumes, setVolumes] = useState<VolumeInfo[] | null>(null);
+  const [chosenPool, setPool] = useState('');
+  // Kept with the pool they came from, so another pool's list never shows while the next one loads.
+  const [loaded, setLoaded] = useState<{ pool: string; list: VolumeInfo[] } | null>(null);
   const [volumePath, setVolumePath] = useState('');
   const [newVolumeName, setNewVolumeName] = useState('');
   const [newVolumeSize, setNewVolumeSize] = useState('10G');
@@ -47,17 +61,21 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
   const [startAfter, setStartAfter] = useState(false);
   const [touched, setTouched] = useState(false);
   const { busy, error, run } = useAction();
+  const choosablePools = poolsForDiskChoice(pools, diskChoice);
+  const pool = choosablePools.some((p) => p.name === chosenPool) ? chosenPool : choosablePools.find((p) => p.active)?.name ?? choosablePools[0]?.name ?? '';
+  const volumes = loaded?.pool === pool ? loaded.list : null;
 
   useEffect(() => {
-    if (diskChoice !== 'existing' || !pool) return;
+    if ((diskChoice !== 'existing' && diskChoice !== 'device') || !pool) return;
     let alive = true;
     api.call('volumes.list', { host, pool }).then(
       (list) => {
         if (!alive) return;
-        setVolumes(list);
-        setVolumePath((current) => (current && list.some((v) => v.path === current) ? current : list[0]?.path ?? ''));
+        setLoaded({ pool, list });
+        const usable = list.filter((v) => deviceRefusal(v) === null);
+        setVolumePath((current) => (current && usable.some((v) => v.path === current) ? current : usable[0]?.path ?? ''));
       },
-      () => alive && setVolumes([]),
+      () => alive && setLoaded({ pool, list: [] }),
     );
     return () => {
       alive = false;
@@ -79,8 +97,9 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
       const isoProblem = iso === '' ? 'Give the path of an ISO image on the host' : schemaProblem(diskPathSchema, iso);
       if (isoProblem) p['iso'] = iso === '' ? isoProblem : (labelled('ISO path', isoProblem) as string);
     }
-    if (diskChoice !== 'none' && !pool) p['pool'] = 'Choose a storage pool (add one on the host’s Storage tab)';
+    if (diskChoice !== 'none' && !pool) p['pool'] = diskChoice === 'device' ? 'Add a disk pool on the host’s Storage tab to choose one of its block devices' : 'Choose a storage pool (add one on the host’s Storage tab)';
     if (diskChoice === 'existing' && !volumePath) p['volume'] = 'Choose a volume';
+    if (diskChoice === 'device' && pool && !volumePath) p['volume'] = 'Choose a block device that is not in use';
     if (diskChoice === 'new') {
       const vn = schemaProblem(volumeNameSchema, newVolumeName || `${name}.${newVolumeFormat}`);
       if (vn) p['newVolumeName'] = vn;
@@ -109,7 +128,11 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
     void run(async () => {
       let diskPath: string | null = null;
       let diskFormat: 'qcow2' | 'raw' | undefined;
-      if (diskChoice === 'existing') {
+      if (diskChoice === 'device') {
+        // Block devices are always raw: QEMU opens them with host_device.
+        diskPath = volumePath;
+        diskFormat = 'raw';
+      } else if (diskChoice === 'existing') {
         diskPath = volumePath;
         const chosen = volumes?.find((v) => v.path === volumePath);
         if (chosen?.format === 'qcow2' || chosen?.format === 'raw') diskFormat = chosen.format;
@@ -179,6 +202,7 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
             [
               ['new', 'New volume'],
               ['existing', 'Existing volume'],
+              ['device', 'Block device'],
               ['none', 'No disk'],
             ] as const
           ).map(([value, label]) => (
@@ -189,11 +213,11 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
           ))}
         </fieldset>
         {diskChoice !== 'none' ? (
-          <Field label="Storage pool" error={show('pool')} hint={selectedPool ? `${formatBytes(selectedPool.availableBytes)} free` : undefined}>
+          <Field label={diskChoice === 'device' ? 'Disk pool' : 'Storage pool'} error={show('pool')} hint={selectedPool && selectedPool.type !== 'disk' ? `${formatBytes(selectedPool.availableBytes)} free` : undefined}>
             {(id) => (
-              <select id={id} value={pool} disabled={busy || pools.length === 0} onChange={(e) => setPool(e.target.value)}>
-                {pools.length === 0 ? <option value="">No pools on this host</option> : null}
-                {pools.map((p) => (
+              <select id={id} value={pool} disabled={busy || choosablePools.length === 0} onChange={(e) => setPool(e.target.value)}>
+                {choosablePools.length === 0 ? <option value="">{diskChoice === 'device' ? 'No disk pools on this host' : 'No pools on this host'}</option> : null}
+                {choosablePools.map((p) => (
                   <option key={p.name} value={p.name}>
                     {p.name} ({p.type}, {p.path})
                   </option>
@@ -210,6 +234,21 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
                 {(volumes ?? []).map((v) => (
                   <option key={v.path} value={v.path}>
                     {v.name} ({v.format}, {formatBytes(v.virtualSizeBytes)})
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        ) : null}
+        {diskChoice === 'device' ? (
+          <Field label="Block device" error={show('volume')} hint={chosenDeviceHint(volumes?.find((v) => v.path === volumePath))}>
+            {(id) => (
+              <select id={id} value={volumePath} disabled={busy || !volumes || volumes.length === 0} onChange={(e) => setVolumePath(e.target.value)}>
+                {!volumes ? <option value="">Loading…</option> : volumes.length === 0 ? <option value="">No block devices in this pool</option> : null}
+                {!volumes || volumes.length === 0 || volumes.some((v) => deviceRefusal(v) === null) ? null : <option value="">Every device here is in use</option>}
+                {(volumes ?? []).map((v) => (
+                  <option key={v.path} value={v.path} disabled={deviceRefusal(v) !== null}>
+                    {v.path} ({formatBytes(v.virtualSizeBytes)}, {v.device ? describeDeviceUse(v.device.use) : 'unknown use'})
                   </option>
                 ))}
               </select>
@@ -278,4 +317,12 @@ export function NewVmDialog({ api, host, pools, existingNames, onCreated, onClos
       </div>
     </Dialog>
   );
+}
+
+/** The VM writes the whole device: say so when something is on it already. */
+function chosenDeviceHint(device: VolumeInfo | undefined): string | undefined {
+  if (!device) return undefined;
+  const use = device.device?.use;
+  if (use?.kind === 'signature') return `Used raw as the VM's disk. It carries ${describeDeviceUse(use)}: the VM can overwrite it.`;
+  return "Used raw as the VM's disk.";
 }

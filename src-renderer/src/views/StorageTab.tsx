@@ -4,6 +4,7 @@ import { volumeKey } from '../store/store';
 import { ErrorBox, StateBadge, UsageBar, useAction } from '../components/common';
 import { formatBytes } from '../util/format';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
+import { DeviceTable } from './DeviceTable';
 
 type Confirming = { kind: 'pool'; pool: string } | { kind: 'volume'; pool: string; volume: string } | null;
 
@@ -71,7 +72,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
               tabIndex={p.name === poolName ? 0 : -1}
               data-pool={p.name}
               aria-selected={p.name === poolName}
-              aria-label={`${p.name}, ${p.type}, ${p.active ? 'active' : 'inactive'}, ${formatBytes(p.availableBytes)} free`}
+              aria-label={`${p.name}, ${p.type}, ${p.active ? 'active' : 'inactive'}${p.type === 'disk' ? ', block devices' : `, ${formatBytes(p.availableBytes)} free`}`}
               className={`pool-item${p.name === poolName ? ' selected' : ''}`}
               onClick={() => setSelected(p.name)}
             >
@@ -80,10 +81,8 @@ export function StorageTab({ hostName }: { hostName: string }) {
                 <span className="muted small">{p.type}</span>
                 <StateBadge state={p.active ? 'active' : 'inactive'} />
               </div>
-              {p.problem ? <div className="warning-box danger small">{p.problem}</div> : <UsageBar used={p.allocationBytes} total={p.capacityBytes} label={`${p.name} usage`} />}
-              <div className="muted small">
-                {formatBytes(p.availableBytes)} free of {formatBytes(p.capacityBytes)}
-              </div>
+              {p.problem ? <div className="warning-box danger small">{p.problem}</div> : p.type === 'disk' ? null : <UsageBar used={p.allocationBytes} total={p.capacityBytes} label={`${p.name} usage`} />}
+              <div className="muted small">{p.type === 'disk' ? `Block devices in ${p.path}` : `${formatBytes(p.availableBytes)} free of ${formatBytes(p.capacityBytes)}`}</div>
             </li>
           ))}
         </ul>
@@ -98,7 +97,8 @@ export function StorageTab({ hostName }: { hostName: string }) {
                 </h3>
                 <div className="muted small">
                   {pool.type}
-                  {pool.source ? ` from ${pool.source}` : ''} · {formatBytes(pool.allocationBytes)} used · {formatBytes(pool.availableBytes)} free · autostart {pool.autostart ? 'on' : 'off'}
+                  {pool.source ? ` from ${pool.source}` : ''}
+                  {pool.type === 'disk' ? ' · block devices, listed as the host sees them' : ` · ${formatBytes(pool.allocationBytes)} used · ${formatBytes(pool.availableBytes)} free`} · autostart {pool.autostart ? 'on' : 'off'}
                 </div>
               </div>
               <div className="header-actions">
@@ -114,13 +114,16 @@ export function StorageTab({ hostName }: { hostName: string }) {
                 <button type="button" disabled={action.busy} onClick={() => setConfirming({ kind: 'pool', pool: pool.name })}>
                   Delete Pool
                 </button>
-                <button type="button" className="primary" disabled={!pool.active} onClick={() => openDialog({ kind: 'new-volume', host: hostName, pool: pool.name })}>
-                  New Volume
-                </button>
+                {pool.type === 'disk' ? null : (
+                  <button type="button" className="primary" disabled={!pool.active} onClick={() => openDialog({ kind: 'new-volume', host: hostName, pool: pool.name })}>
+                    New Volume
+                  </button>
+                )}
               </div>
             </div>
             <ErrorBox error={action.error} />
             <ErrorBox error={volumeError} />
+            {pool.type === 'disk' ? <DeviceTable devices={volumes} /> : (
             <table className="grid" aria-label="Volumes">
               <thead>
                 <tr>
@@ -156,6 +159,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
                 ))}
               </tbody>
             </table>
+            )}
           </>
         ) : (
           <div className="empty-state">Select or add a pool.</div>
