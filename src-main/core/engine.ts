@@ -170,6 +170,7 @@ export class FerryEngine extends EventEmitter {
       if (host.port !== undefined) summary.port = host.port;
       if (host.user !== undefined) summary.user = host.user;
       if (host.identityFile !== undefined) summary.identityFile = host.identityFile;
+      if (host.sudo) summary.sudo = true;
     }
     return summary;
   }
@@ -186,6 +187,7 @@ export class FerryEngine extends EventEmitter {
               address: args.address,
               useAgent: args.useAgent,
               autoconnect: args.autoconnect,
+              ...(args.sudo ? { sudo: true } : {}),
               ...(args.port !== undefined ? { port: args.port } : {}),
               ...(args.user !== undefined ? { user: args.user } : {}),
               ...(args.identityFile !== undefined ? { identityFile: args.identityFile } : {}),

@@ -6,7 +6,7 @@ set -euo pipefail
 # libvirt: the daemon and virsh only (no libvirt-daemon-system, whose service units and default
 # network have nothing to run them here); test/lab/libvirt.ts starts it per host on demand.
 needed_packages=(qemu-system-x86 qemu-utils ovmf openssh-server openssh-client busybox-static cpio iproute2 chromium xvfb procps kmod psmisc util-linux
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients sudo)
 missing=()
 for pkg in "${needed_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

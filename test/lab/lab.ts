@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run, sleep } from './exec.js';
@@ -32,7 +32,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   const accel = await ensureAccel(dir, `${statSync(image.kernel).size}:${buildId}`, log);
 
   await ensureKey(p.clientKey, 'ferry-lab-client');
-  writeFileSync(p.authorizedKeys, publicKey(p.clientKey) + '\n', { mode: 0o600 });
+  // Readable by all: sshd reads it as the user logging in, and the lab has non-root users too
+  // (test/support/lab-sudo-user.ts). chmod, because an existing file keeps its old mode.
+  writeFileSync(p.authorizedKeys, publicKey(p.clientKey) + '\n');
+  chmodSync(p.authorizedKeys, 0o644);
 
   const wanted = Array.from({ length: count }, (_, i) => hostLayout(i, dir));
   // A previous lab with more hosts leaves namespaces this one does not own; remove them.

@@ -15,7 +15,7 @@ function parseSshTarget(target: string): { user?: string; address: string; port?
   return result;
 }
 
-const describeHost = (host: HostSummary) => `${host.name}  ${host.uri}  ${host.state}${host.stateReason ? ` (${host.stateReason})` : ''}`;
+const describeHost = (host: HostSummary) => `${host.name}  ${host.uri}${host.sudo ? ' (sudo)' : ''}  ${host.state}${host.stateReason ? ` (${host.stateReason})` : ''}`;
 
 async function askTrust(fingerprint: string, keyType: string, name: string): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -151,10 +151,11 @@ export function hostCommand(): Command {
     .option('--ssh <target>', 'USER@ADDRESS[:PORT] (ADDRESS may be an alias from ~/.ssh/config)')
     .option('--local', 'manage this machine directly, without SSH')
     .option('--identity <file>', 'private key file to log in with')
+    .option('--sudo', 'the SSH user is not root: run Ferry\'s commands on the host with passwordless sudo')
     .option('--password-stdin', 'read a password (or key passphrase) from standard input')
     .option('--accept-new-host-key', 'trust the host key if this host is not known yet (a changed key is never accepted)')
     .option('--trust-fingerprint <sha256>', 'trust an unknown host key only if it has this fingerprint')
-    .action(async (name: string, options: { ssh?: string; local?: boolean; identity?: string; passwordStdin?: boolean; acceptNewHostKey?: boolean; trustFingerprint?: string }, command: Command) => {
+    .action(async (name: string, options: { ssh?: string; local?: boolean; identity?: string; sudo?: boolean; passwordStdin?: boolean; acceptNewHostKey?: boolean; trustFingerprint?: string }, command: Command) => {
       const json = jsonFlag(command);
       if (Boolean(options.ssh) === Boolean(options.local)) {
         printError(new FerryError('invalid-input', 'Give exactly one of --ssh USER@ADDRESS[:PORT] or --local'), { json });
@@ -177,6 +178,7 @@ export function hostCommand(): Command {
           name,
           ...target,
           ...(options.identity ? { identityFile: options.identity } : {}),
+          sudo: options.sudo === true,
           ...(secret !== undefined ? (options.identity ? { passphrase: secret } : { password: secret }) : {}),
           acceptNewHostKey: options.acceptNewHostKey === true,
           ...(options.trustFingerprint ? { trustFingerprint: options.trustFingerprint } : {}),

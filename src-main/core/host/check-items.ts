@@ -84,12 +84,14 @@ function kvmItem(sections: Sections): HostCheckItem {
 
 function rootItem(sections: Sections): HostCheckItem {
   const uid = first(sections, 'uid');
+  const sudoUser = first(sections, 'sudouser');
+  if (uid === '0' && sudoUser !== '' && sudoUser !== 'root') return item('root', 'ok', `logged in as ${sudoUser}, commands run as root through sudo`);
   if (uid === '0') return item('root', 'ok', 'logged in as root');
   return item(
     'root',
-    'warning',
-    `logged in as uid ${uid || 'unknown'}, not root: Ferry is tested as root; without it, writing ${remoteLayout.stateDir} and ${remoteLayout.runDir}, /dev/kvm, bridged networks (tap devices) and reading other users' QEMU processes fail`,
-    'Log in as root (PermitRootLogin prohibit-password in /etc/ssh/sshd_config, with a key), or give this user write access to those directories and membership of the kvm group.',
+    'error',
+    `logged in as uid ${uid || 'unknown'}, not root: writing ${remoteLayout.stateDir} and ${remoteLayout.runDir}, /dev/kvm, bridged networks (tap devices) and reading other users' QEMU processes fail`,
+    'Let this user run commands as root with passwordless sudo (a line "USER ALL=(root) NOPASSWD: ALL" in /etc/sudoers.d/ferry) and edit the connection to use sudo (ferry host add NAME --ssh USER@HOST --sudo), or log in as root with a key (PermitRootLogin prohibit-password).',
   );
 }
 

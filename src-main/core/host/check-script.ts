@@ -2,6 +2,7 @@ import { DEFAULT_PORT_RANGE } from '../migration/ports.js';
 import { remoteLayout } from '../paths.js';
 import { shellQuote } from '../ssh/shell.js';
 import { OVMF_CODE, OVMF_VARS_TEMPLATE } from '../vm/firmware.js';
+import { prepareRunDirScript } from '../vm/run-dir.js';
 
 /** A program Ferry runs on a host, the Debian/Ubuntu package that ships it, and what needs it. */
 export interface RequiredTool {
@@ -73,11 +74,13 @@ function directoryProbe(key: string, path: string): string {
 function socketProbe(): string {
   return [
     'echo "@@socketprobe"',
-    `if command -v ${QEMU_SYSTEM} >/dev/null 2>&1 && d=$(mktemp -d "\${TMPDIR:-/tmp}/ferry-check.XXXXXX"); then`,
+    // In the run directory, made as for a VM: a sudo host's sockets are reached through its group.
+    `if command -v ${QEMU_SYSTEM} >/dev/null 2>&1 && { ${prepareRunDirScript()}; } 2>/dev/null; then`,
+    `s=${shellQuote(remoteLayout.runDir)}/check-$$.qmp`,
     't=; command -v timeout >/dev/null 2>&1 && t="timeout 30"',
-    `$t ${QEMU_SYSTEM} -machine none -nodefaults -display none -qmp "unix:$d/qmp.sock,server=on,wait=off" </dev/null >/dev/null 2>&1 &`,
-    'echo "$d $!"',
-    'i=0; while [ ! -S "$d/qmp.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
+    `$t ${QEMU_SYSTEM} -machine none -nodefaults -display none -qmp "unix:$s,server=on,wait=off" </dev/null >/dev/null 2>&1 &`,
+    'echo "$s $!"',
+    'i=0; while [ ! -S "$s" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done',
     'fi',
   ].join('\n');
 }
@@ -90,6 +93,7 @@ export function hostCheckScript(options: { socketProbe: boolean }): string {
   const tools = [...VERSIONED_TOOLS, ...REQUIRED_TOOLS.map((tool) => tool.command), ...SOCKET_LISTERS.map((tool) => tool.command), 'nft', 'iptables-save'];
   return [
     'echo "@@uid"; id -u',
+    'echo "@@sudouser"; printf \'%s\\n\' "${SUDO_USER:-}"',
     ...tools.map((command) => `echo "@@${whichKey(command)}"; command -v ${shellQuote(command)} 2>/dev/null`),
     ...VERSIONED_TOOLS.map((command) => `echo "@@${versionKey(command)}"; command -v ${shellQuote(command)} >/dev/null 2>&1 && ${shellQuote(command)} --version 2>&1 | head -n 1`),
     'echo "@@kvm"; if [ ! -e /dev/kvm ]; then echo missing; elif [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo usable; else echo denied; fi',

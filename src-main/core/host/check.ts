@@ -6,8 +6,8 @@ import type { HostTransport } from '../ssh/transport.js';
 import { hostCheckItems, type ConnectionFacts } from './check-items.js';
 import { hostCheckScript, parseSections } from './check-script.js';
 
-/** Only what the check's own script prints: a directory from mktemp and a pid. */
-const SOCKET_PROBE = /^(\/[A-Za-z0-9._/-]+) (\d+)$/;
+/** Only what the check's own script prints: a socket in the run directory and a pid. */
+const SOCKET_PROBE = /^(\/[A-Za-z0-9._/-]+\.qmp) (\d+)$/;
 
 /** Transports that may run commands in a host session say why they cannot (see SshConnection). */
 function hostSessionUnavailable(transport: HostTransport): string | undefined {
@@ -38,9 +38,9 @@ export async function checkHost(name: string, transport: HostTransport): Promise
   let streamLocal: ConnectionFacts['streamLocal'];
   if (probe?.[1] !== undefined && probe[2] !== undefined) {
     try {
-      streamLocal = await openTestSocket(transport, `${probe[1]}/qmp.sock`);
+      streamLocal = await openTestSocket(transport, probe[1]);
     } finally {
-      await transport.exec(`${shellCommand(['kill', probe[2]])} 2>/dev/null; ${shellCommand(['rm', '-rf', '--', probe[1]])}`).catch(() => undefined);
+      await transport.exec(`${shellCommand(['kill', probe[2]])} 2>/dev/null; ${shellCommand(['rm', '-f', '--', probe[1]])}`).catch(() => undefined);
     }
   }
   const items = hostCheckItems(sections, { overSsh, streamLocal, hostSessionUnavailable: hostSessionUnavailable(transport) });

@@ -105,6 +105,7 @@ export class ConnectionManager extends EventEmitter {
       },
       knownHostsFiles: this.knownHostsFiles(config),
       ...(onUnknownHostKey ? { onUnknownHostKey } : {}),
+      ...(host.sudo ? { sudo: true } : {}),
     };
     const jump = config.proxyJump === undefined ? undefined : await this.jumpChain(host.name, parseProxyJump(config.proxyJump), options.username, agent, onUnknownHostKey);
     if (jump !== undefined) options.proxyJump = jump;

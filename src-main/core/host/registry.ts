@@ -18,6 +18,8 @@ const savedHostSchema = z.discriminatedUnion('transport', [
     identityFile: z.string().optional(),
     useAgent: z.boolean().default(true),
     autoconnect: z.boolean().default(true),
+    /** The user is not root and gets root through passwordless sudo. */
+    sudo: z.boolean().optional(),
   }),
   z.object({ transport: z.literal('local'), name: hostNameSchema, autoconnect: z.boolean().default(true) }),
 ]);

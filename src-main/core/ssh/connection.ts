@@ -14,6 +14,7 @@ import { newKeyTypeRefusal, verifyHostKey, type UnknownHostKeyPrompt } from './h
 import { knownHostsName, knownKeyTypesOf, type KnownHostsFile } from './known-hosts.js';
 import { Limiter } from './limiter.js';
 import { HostSession, SessionGoneBeforeSend } from './host-session.js';
+import { hostSessionCommand, SUDO_PROBE, sudoRefused, type Privilege } from './privilege.js';
 import { execOnClient, execStreamOnClient, type RemoteCommand } from './remote-exec.js';
 import { mapConnectError, type Ssh2Error } from './ssh-errors.js';
 import { tempSiblingPath } from './temp-path.js';
@@ -41,6 +42,8 @@ export interface SshTransportOptions {
    * so a login shell, per command. `false` is for comparing the two (benchmark, tests).
    */
   hostSession?: boolean;
+  /** The SSH user is not root: every command runs under passwordless sudo (see privilege.ts). */
+  sudo?: boolean;
 }
 
 /** Files read whole (definitions, keys, logs' ends) are small; bigger ones are streamed. */
@@ -88,6 +91,10 @@ export class SshTransport extends EventEmitter implements HostTransport {
     };
   }
 
+  private get privilege(): Privilege {
+    return this.options.sudo === true ? 'sudo' : 'login-user';
+  }
+
   get state(): TransportState {
     return this.current;
   }
@@ -116,7 +123,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
     const result = await this.inSession((session) => session.exec(command, options));
     if (result !== NO_SESSION) return result;
     traceCommand(this.label, performance.now(), `(channel) ${command}`);
-    return this.inCommandSlot((client) => execOnClient(client, command, options, this.label));
+    return this.inCommandSlot((client) => execOnClient(client, command, options, this.label, this.privilege));
   }
 
   /**
@@ -169,7 +176,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
     if (this.sessionUnavailable !== undefined) return undefined;
     const started = performance.now();
     const channel = await guarded<ClientChannel>(this.label, (resolve, reject) => {
-      client.exec('exec sh -s', (error, opened) => {
+      client.exec(hostSessionCommand(this.privilege), (error, opened) => {
         if (error) reject(new FerryError('connection-failed', `${this.label}: cannot start a host session: ${error.message}`, { cause: error }));
         else resolve(opened);
       });
@@ -202,7 +209,7 @@ export class SshTransport extends EventEmitter implements HostTransport {
 
   async execStream(command: string, options: ExecStreamOptions): Promise<StreamedCommand> {
     traceCommand(this.label, performance.now(), `(stream) ${command}`);
-    return this.inCommandSlot((client) => execStreamOnClient(client, command, options, this.label));
+    return this.inCommandSlot((client) => execStreamOnClient(client, command, options, this.label, this.privilege));
   }
 
   /**
@@ -267,6 +274,13 @@ export class SshTransport extends EventEmitter implements HostTransport {
       if (read.code === 0) return read.stdout;
       throw this.fileError('read', path, read.stderr);
     }
+    // SFTP would run as the SSH user, who under sudo cannot read root's files: the bytes come as
+    // base64 text over a privileged channel instead.
+    if (this.privilege === 'sudo') {
+      const encoded = await this.exec(shellCommand(['base64', '--', path]), { maxOutputBytes: Math.ceil((MAX_READ_FILE_BYTES * 4) / 3) + MAX_READ_FILE_BYTES / 64 });
+      if (encoded.code !== 0) throw this.fileError('read', path, encoded.stderr);
+      return Buffer.from(encoded.stdout, 'base64');
+    }
     const sftp = await this.sftp();
     return new Promise<Buffer>((resolve, reject) => {
       sftp.readFile(path, (error: Error | undefined, data: Buffer) => {
@@ -288,6 +302,13 @@ export class SshTransport extends EventEmitter implements HostTransport {
         if (written.code !== 0) throw this.fileError('write', path, written.stderr);
         return;
       }
+    }
+    if (this.privilege === 'sudo') {
+      // As for readFile: not SFTP, which is the SSH user's; base64 carries NUL bytes too.
+      const script = `umask 077 && base64 -d > ${shellQuote(temp)} && chmod ${mode.toString(8)} ${shellQuote(temp)} && mv -f -- ${shellQuote(temp)} ${shellQuote(path)} || { rm -f -- ${shellQuote(temp)}; exit 1; }`;
+      const written = await this.exec(script, { stdin: bytes.toString('base64') });
+      if (written.code !== 0) throw this.fileError('write', path, written.stderr);
+      return;
     }
     const sftp = await this.sftp();
     const step = (what: string, target: string, action: (done: (error?: Error | null) => void) => void) =>
@@ -555,10 +576,27 @@ export class SshTransport extends EventEmitter implements HostTransport {
         finish(toFerryError(error));
       }
     });
-    return handshake.catch(async (error: unknown) => {
+    const client = await handshake.catch(async (error: unknown) => {
       if (!offeredNoKnownKeyType) throw error;
       throw await this.newKeyTypeError(knownKeyTypes);
     });
+    if (o.sudo === true) await this.requireSudo(client);
+    return client;
+  }
+
+  /**
+   * A sudo connection that cannot get root is refused as a whole, with what to change, rather
+   * than failing later at every command with "a password is required".
+   */
+  private async requireSudo(client: Client): Promise<void> {
+    try {
+      const probe = await execOnClient(client, SUDO_PROBE, { timeoutMs: 30_000 }, this.label).result;
+      if (probe.code !== 0 || probe.stdout.trim() !== '0') throw sudoRefused(this.label, this.options.username, probe);
+    } catch (error) {
+      client.on('error', () => undefined);
+      client.end();
+      throw toFerryError(error);
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   resolveCap,
   resolveTimeoutMs,
 } from './exec-limits.js';
+import { withPrivilege, type Privilege } from './privilege.js';
 import type { ExecOptions, ExecResult, ExecStreamOptions, StreamedCommand } from './transport.js';
 
 /**
@@ -42,11 +43,11 @@ interface CommandControl<T> {
 }
 
 /** Runs one command with its collected output capped, on its own session channel. */
-export function execOnClient(client: Client, command: string, options: ExecOptions, label: string): RemoteCommand<ExecResult> {
+export function execOnClient(client: Client, command: string, options: ExecOptions, label: string, privilege: Privilege = 'login-user'): RemoteCommand<ExecResult> {
   const stdout = new CappedOutput(resolveCap(options.maxOutputBytes, DEFAULT_MAX_STDOUT_BYTES, 'maxOutputBytes'));
   const stderr = new CappedOutput(resolveCap(options.maxStderrBytes, DEFAULT_MAX_STDERR_BYTES, 'maxStderrBytes'));
   const limits = { timeoutMs: resolveTimeoutMs(options.timeoutMs), signal: options.signal };
-  return onSessionChannel<ExecResult>(client, command, label, limits, (channel, control) => {
+  return onSessionChannel<ExecResult>(client, command, label, privilege, limits, (channel, control) => {
     let code: number | undefined;
     channel.on('data', (chunk: Buffer) => {
       if (options.onStdout) options.onStdout(chunk);
@@ -68,7 +69,7 @@ export function execOnClient(client: Client, command: string, options: ExecOptio
 }
 
 /** Starts one command whose stdin and stdout stay streams; `result` settles once it has started. */
-export function execStreamOnClient(client: Client, command: string, options: ExecStreamOptions, label: string): RemoteCommand<StreamedCommand> {
+export function execStreamOnClient(client: Client, command: string, options: ExecStreamOptions, label: string, privilege: Privilege = 'login-user'): RemoteCommand<StreamedCommand> {
   const limits = { timeoutMs: resolveTimeoutMs(options.timeoutMs), signal: options.signal };
   let started!: (streamed: StreamedCommand) => void;
   let notStarted!: (error: unknown) => void;
@@ -76,7 +77,7 @@ export function execStreamOnClient(client: Client, command: string, options: Exe
     started = resolve;
     notStarted = reject;
   });
-  const run = onSessionChannel<{ code: number; stderr: string }>(client, command, label, limits, (channel, control) => {
+  const run = onSessionChannel<{ code: number; stderr: string }>(client, command, label, privilege, limits, (channel, control) => {
     const stderr = new CappedOutput(STREAM_STDERR_BYTES);
     let code: number | undefined;
     channel.on('exit', (exitCode: number | null, signal?: string) => {
@@ -102,6 +103,7 @@ function onSessionChannel<T>(
   client: Client,
   command: string,
   label: string,
+  privilege: Privilege,
   limits: { timeoutMs: number | undefined; signal: AbortSignal | undefined },
   attach: (channel: ClientChannel, control: CommandControl<T>) => (stderrChunk: Buffer) => void,
 ): RemoteCommand<T> {
@@ -132,7 +134,7 @@ function onSessionChannel<T>(
       setTimeout(closeChannel, PROCESS_GROUP_WAIT_MS).unref();
       return;
     }
-    killProcessGroup(client, processGroup);
+    killProcessGroup(client, processGroup, privilege);
     closeChannel();
   };
   function closeChannel(): void {
@@ -183,7 +185,7 @@ function onSessionChannel<T>(
   const { timeoutMs } = limits;
   if (timeoutMs !== undefined) timer = setTimeout(() => control.fail(commandTimedOut(label, command, timeoutMs)), timeoutMs);
   try {
-    client.exec(`${REPORT_PROCESS_GROUP}${command}`, (error, opened) => {
+    client.exec(`${REPORT_PROCESS_GROUP}${withPrivilege(privilege, command)}`, (error, opened) => {
       if (error) {
         release();
         control.reject(cannotStart(label, command, error));
@@ -229,19 +231,26 @@ const REPORT_PROCESS_GROUP = 'printf \'%s\\n\' "$$" >&2; ';
  * they need a session beyond the command slots (sshd's spare one), and a burst of timeouts must
  * not ask for more sessions than that.
  */
-const pendingKills = new WeakMap<Client, { groups: Set<number>; running: boolean }>();
+interface PendingKills {
+  groups: Set<number>;
+  running: boolean;
+  /** A command run under sudo is root's: only root can kill it. */
+  privilege: Privilege;
+}
 
-function killProcessGroup(client: Client, group: number): void {
+const pendingKills = new WeakMap<Client, PendingKills>();
+
+function killProcessGroup(client: Client, group: number, privilege: Privilege): void {
   let kills = pendingKills.get(client);
   if (kills === undefined) {
-    kills = { groups: new Set(), running: false };
+    kills = { groups: new Set(), running: false, privilege };
     pendingKills.set(client, kills);
   }
   kills.groups.add(group);
   if (!kills.running) runKills(client, kills);
 }
 
-function runKills(client: Client, kills: { groups: Set<number>; running: boolean }): void {
+function runKills(client: Client, kills: PendingKills): void {
   if (kills.groups.size === 0) {
     kills.running = false;
     return;
@@ -251,7 +260,7 @@ function runKills(client: Client, kills: { groups: Set<number>; running: boolean
   kills.groups.clear();
   const next = (): void => runKills(client, kills);
   try {
-    client.exec(`kill -KILL -- ${targets.join(' ')} 2>/dev/null; true`, (error, channel) => {
+    client.exec(`${withPrivilege(kills.privilege, `kill -s KILL -- ${targets.join(' ')}`)} 2>/dev/null; true`, (error, channel) => {
       if (error) {
         next();
         return;

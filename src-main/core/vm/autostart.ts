@@ -8,6 +8,7 @@ import { prepareFirmwareScript } from './firmware.js';
 import { attachTapsScript } from './launch.js';
 import { vmLayout } from './layout.js';
 import { buildQemuArgv } from './qemu-argv.js';
+import { openVmSocketsScript, prepareRunDirScript } from './run-dir.js';
 
 /**
  * Autostart without a Ferry daemon on the host: each autostart VM has a boot script with the
@@ -33,12 +34,13 @@ export function autostartScript(definition: VmDefinition, kvmUsable: boolean): s
     `# Ferry: starts VM ${definition.name} at boot. Rewritten whenever Ferry starts or edits the VM; do not edit.`,
     `grep -q '"autostart": true' ${shellQuote(layout.definition)} 2>/dev/null || exit 0`,
     ...bridges.map((bridge) => `[ -d ${shellQuote(`/sys/class/net/${bridge}/bridge`)} ] || { echo ${shellQuote(`ferry: bridge ${bridge} is missing; ${definition.name} not started`)} >&2; exit 1; }`),
-    shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir, posix.dirname(layout.serialLog)]),
+    prepareRunDirScript([posix.dirname(layout.serialLog)]),
     shellCommand(['rm', '-f', '--', layout.pidFile, layout.qmpSocket, layout.vncSocket]),
     ...[prepareFirmwareScript(definition)].filter((line): line is string => line !== null),
     // Without a QMP client at boot the guest is not held while its taps join the bridge: it
     // starts a few milliseconds before its link is connected.
     shellCommand(argv),
+    openVmSocketsScript(definition.name),
     ...(attach ? [attach] : []),
     '',
   ].join('\n');

@@ -1,7 +1,6 @@
 import { posix } from 'node:path';
 import type { VmDefinition } from '../api/types.js';
 import { FerryError, isFerryError } from '../errors.js';
-import { remoteLayout } from '../paths.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { ExecResult, HostTransport } from '../ssh/transport.js';
 import { syncAutostart } from './autostart.js';
@@ -11,7 +10,7 @@ import { vmLayout } from './layout.js';
 import { withMonitor } from './monitor.js';
 import { tapDeviceName } from './nic-names.js';
 import { buildQemuArgv, type LaunchOptions } from './qemu-argv.js';
-import { prepareRunDirScript } from './run-dir.js';
+import { openVmSocketsScript, prepareRunDirScript } from './run-dir.js';
 import { withHostDiskKinds } from './block-devices.js';
 import { stopVmQemu } from './qemu-process.js';
 
@@ -71,7 +70,7 @@ export async function launchQemu(transport: HostTransport, stored: VmDefinition,
   const mkdir = prepareRunDirScript([posix.dirname(layout.serialLog)]);
   await requireFirmware(transport, definition.firmware);
   const prepare = [mkdir, prepareFirmwareScript(definition)].filter((part): part is string => part !== null).join(' && ');
-  const result = await transport.exec(`${prepare} && ${shellCommand(argv)}`, { timeoutMs: request.timeoutMs ?? 60_000 });
+  const result = await transport.exec(`${prepare} && ${shellCommand(argv)} && ${openVmSocketsScript(definition.name)}`, { timeoutMs: request.timeoutMs ?? 60_000 });
   // The boot script follows the command line the VM last started with, on whichever host that is.
   // Best effort: a VM that runs is not stopped because its boot script could not be written; its
   // details then say the host has no boot script for it.

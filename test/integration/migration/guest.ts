@@ -176,3 +176,22 @@ export async function cutLinkBetween(le: LabEngine, first: string, second: strin
   await run('ip', ['netns', 'exec', le.labHost(first).netns, 'ip', 'route', verb, 'blackhole', `${le.labHost(second).address}/32`], { allowFail: !cut });
   await run('ip', ['netns', 'exec', le.labHost(second).netns, 'ip', 'route', verb, 'blackhole', `${le.labHost(first).address}/32`], { allowFail: !cut });
 }
+
+/**
+ * QEMU 7.2 under TCG now and then hands over a guest whose kernel panics right after the move (a
+ * general protection fault in its block layer; the benchmark sees hand-run QEMU guests fall silent
+ * the same way, sometimes without a panic in the log). Only that failure — a panic in the guest's
+ * serial log, or silence while QEMU says the VM runs — earns one more attempt with a fresh
+ * guest; every assertion must still pass on that attempt, and the first failure is reported.
+ */
+export async function allowingOneGuestPanic(scenario: () => Promise<void>): Promise<void> {
+  try {
+    await scenario();
+  } catch (error) {
+    // A Ferry that lost the VM shows up elsewhere (state, records, leftovers); this is the guest
+    // itself dead or silent inside a QEMU that runs.
+    if (!/the guest kernel panicked there|the guest fell silent there while QEMU says "running"/.test((error as Error).message)) throw error;
+    console.warn(`guest kernel panic after migration, trying once more: ${(error as Error).message}`);
+    await scenario();
+  }
+}

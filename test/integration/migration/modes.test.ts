@@ -13,6 +13,7 @@ import {
   reportOf,
   startGuest,
   uniqueName,
+  allowingOneGuestPanic,
 } from './guest.js';
 
 // Each mode on the real lab: the guest keeps its tick and its disk records across the move, the
@@ -47,25 +48,6 @@ async function expectContinued(vm: string, sourceTicks: number[], diskPath: stri
   await le.engine.call('vms.destroy', { host: 'b', name: vm });
   expect(written).toBeGreaterThan(10);
   expect(await badRecords(le, 'b', diskPath, written)).toEqual([]);
-}
-
-/**
- * QEMU 7.2 under TCG now and then hands over a guest whose kernel panics right after the move (a
- * general protection fault in its block layer; the benchmark sees hand-run QEMU guests fall silent
- * the same way, sometimes without a panic in the log). Only that failure — a panic in the guest's
- * serial log, or silence while QEMU says the VM runs — earns one more attempt with a fresh
- * guest; every assertion must still pass on that attempt, and the first failure is reported.
- */
-async function allowingOneGuestPanic(scenario: () => Promise<void>): Promise<void> {
-  try {
-    await scenario();
-  } catch (error) {
-    // A Ferry that lost the VM shows up elsewhere (state, records, leftovers); this is the guest
-    // itself dead or silent inside a QEMU that runs.
-    if (!/the guest kernel panicked there|the guest fell silent there while QEMU says "running"/.test((error as Error).message)) throw error;
-    console.warn(`guest kernel panic after migration, trying once more: ${(error as Error).message}`);
-    await scenario();
-  }
 }
 
 describe('live migration over shared storage', () => {

@@ -5,6 +5,7 @@ import type { HostCheckItem } from '../../../src-main/core/api/types.js';
 import { FerryError } from '../../../src-main/core/errors.js';
 import { checkHost } from '../../../src-main/core/host/check.js';
 import { hostCheckScript } from '../../../src-main/core/host/check-script.js';
+import { prepareRunDirScript } from '../../../src-main/core/vm/run-dir.js';
 import type { ExecResult, HostTransport, StreamedCommand, TransportState } from '../../../src-main/core/ssh/transport.js';
 
 /** What a healthy Debian 12 host prints for the check script, section by section. */
@@ -35,7 +36,7 @@ const HEALTHY: Record<string, string[]> = {
   ovmf: ['yes'],
   nft: [],
   iptables: [],
-  socketprobe: ['/tmp/ferry-check.AbC123 4242'],
+  socketprobe: ['/run/ferry/check-4240.qmp 4242'],
 };
 
 /** Stands in for SSH: answers the check script with canned sections and records the rest. */
@@ -93,11 +94,14 @@ describe('checkHost', () => {
     expect(items.get('qemu-system-x86_64')?.message).toBe('QEMU 7.2.22 (/usr/bin/qemu-system-x86_64)');
     expect(items.get('qemu-nbd')?.message).toContain('7.2.22');
     expect(items.get('/var/lib/ferry')?.message).toBe('/var/lib/ferry is writable, 78.3 GiB free');
-    expect(transport.socketsOpened).toEqual(['/tmp/ferry-check.AbC123/qmp.sock']);
+    expect(transport.socketsOpened).toEqual(['/run/ferry/check-4240.qmp']);
     expect(transport.commands[0]).toBe(hostCheckScript({ socketProbe: true }));
-    expect(transport.commands[0]).toContain('-qmp "unix:$d/qmp.sock,server=on,wait=off"');
-    expect(hostCheckScript({ socketProbe: false })).not.toContain('qmp.sock');
-    expect(transport.commands[1]).toBe('kill 4242 2>/dev/null; rm -rf -- /tmp/ferry-check.AbC123');
+    expect(transport.commands[0]).toContain('-qmp "unix:$s,server=on,wait=off"');
+    // The test socket is made where VMs' sockets are, the same way (a sudo host's group).
+    expect(transport.commands[0]).toContain('s=/run/ferry/check-$$.qmp');
+    expect(transport.commands[0]).toContain(prepareRunDirScript());
+    expect(hostCheckScript({ socketProbe: false })).not.toContain('-qmp');
+    expect(transport.commands[1]).toBe('kill 4242 2>/dev/null; rm -f -- /run/ferry/check-4240.qmp');
   });
 
   it('fails without qemu-img and says to install qemu-utils', async () => {
@@ -145,7 +149,16 @@ describe('checkHost', () => {
     expect(withNetstat.items.get('ss')).toMatchObject({ level: 'ok', message: 'netstat (/usr/bin/netstat)' });
   });
 
-  it('warns about missing KVM, OVMF, a non-root login and little free space; fails an unwritable directory', async () => {
+  it('fails a non-root login without sudo, and passes one through sudo', async () => {
+    const plain = await check({ uid: ['1000'] });
+    expect(plain.ok).toBe(false);
+    expect(plain.items.get('root')).toMatchObject({ level: 'error', message: expect.stringContaining('uid 1000') as string, hint: expect.stringContaining('--sudo') as string });
+    expect(plain.items.get('root')?.hint).toContain('NOPASSWD');
+    const sudo = await check({ uid: ['0'], sudouser: ['ops'] });
+    expect(sudo.items.get('root')).toMatchObject({ level: 'ok', message: 'logged in as ops, commands run as root through sudo' });
+  });
+
+  it('warns about missing KVM, OVMF and little free space; fails an unwritable directory', async () => {
     const { items, ok } = await check({
       kvm: ['denied'],
       ovmf: ['no'],
@@ -156,7 +169,6 @@ describe('checkHost', () => {
     expect(ok).toBe(false);
     expect(items.get('kvm')).toMatchObject({ level: 'warning', hint: expect.stringContaining('kvm group') as string });
     expect(items.get('ovmf')).toMatchObject({ level: 'warning', hint: expect.stringContaining('apt install ovmf') as string });
-    expect(items.get('root')).toMatchObject({ level: 'warning', message: expect.stringContaining('uid 1000') as string });
     expect(items.get('/var/lib/ferry')).toMatchObject({ level: 'warning', message: expect.stringContaining('200 MiB is free') as string });
     expect(items.get('/var/lib/ferry')?.message).toContain('Ferry creates it in /var/lib');
     expect(items.get('/run/ferry')).toMatchObject({ level: 'error', message: expect.stringContaining('Permission denied') as string });
