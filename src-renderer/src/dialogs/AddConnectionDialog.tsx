@@ -44,6 +44,7 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
   const [password, setPassword] = useState('');
   const [remember, setRemember] = useState(false);
   const [autoconnect, setAutoconnect] = useState(true);
+  const [sudo, setSudo] = useState(false);
   const [touched, setTouched] = useState(false);
   const [unknownKey, setUnknownKey] = useState<{ fingerprint: string; keyType: string } | null>(null);
   const [changedKey, setChangedKey] = useState<ErrorInfo | null>(null);
@@ -76,6 +77,7 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
       address: hostname.trim(),
       useAgent: auth === 'agent',
       autoconnect,
+      sudo,
     };
     if (port.trim()) input.port = Number(port.trim());
     if (user.trim()) input.user = user.trim();
@@ -172,6 +174,15 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
               <Field label="Username" error={show('user')}>
                 {(id) => <input id={id} value={user} disabled={busy} autoComplete="username" onChange={(e) => setUser(e.target.value)} />}
               </Field>
+              <div className="check-with-hint">
+                <label className="check">
+                  <input type="checkbox" checked={sudo} disabled={busy} aria-describedby="add-connection-sudo-hint" onChange={(e) => setSudo(e.target.checked)} />
+                  Use sudo (this user is not root)
+                </label>
+                <div id="add-connection-sudo-hint" className="field-hint">
+                  Ferry then runs its commands on the host with <code>sudo -n</code>: the user needs passwordless sudo.
+                </div>
+              </div>
               <Field label="Hostname" error={show('hostname')}>
                 {(id) => (
                   <input

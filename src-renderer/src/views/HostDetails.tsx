@@ -30,7 +30,10 @@ export function HostDetails({ hostName }: { hostName: string }) {
           <h1>
             {host.name} <StateBadge state={host.state} />
           </h1>
-          <div className="muted mono">{host.uri}</div>
+          <div className="muted mono">
+            {host.uri}
+            {host.sudo ? <span title={`Ferry runs its commands on ${host.name} as root with sudo -n`}> · through sudo</span> : null}
+          </div>
         </div>
         <div className="header-actions">
           {!connected ? (

@@ -53,8 +53,26 @@ describe('AddConnectionDialog', () => {
     await waitFor(() => expect(onAdded).toHaveBeenCalled());
     expect(api.calls[0]).toEqual({
       channel: 'hosts.add',
-      input: { transport: 'ssh', name: 'kvm1.example', address: 'kvm1.example', port: 2222, user: 'root', useAgent: false, autoconnect: false, identityFile: '/home/me/.ssh/id_ed25519' },
+      input: { transport: 'ssh', name: 'kvm1.example', address: 'kvm1.example', port: 2222, user: 'root', useAgent: false, autoconnect: false, sudo: false, identityFile: '/home/me/.ssh/id_ed25519' },
     });
+  });
+
+  it('sends sudo for a user who is not root, and shows the sudoers line when sudo wants a password', async () => {
+    const api = fakeApi({
+      'hosts.add': () => {
+        throw apiError({ code: 'auth-failed', message: 'kvm1: ops cannot use sudo without a password', hint: 'Allow it on the host with a line `ops ALL=(root) NOPASSWD: ALL` in /etc/sudoers.d/ferry' });
+      },
+    });
+    render(<AddConnectionDialog api={api} existingNames={[]} onAdded={vi.fn()} onClose={vi.fn()} />);
+    fill('Hostname', 'kvm1');
+    fill('Username', 'ops');
+    const sudo = screen.getByRole('checkbox', { name: 'Use sudo (this user is not root)' });
+    expect(sudo.getAttribute('aria-describedby')).toBeTruthy();
+    fireEvent.click(sudo);
+    fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
+    expect(await screen.findByText('kvm1: ops cannot use sudo without a password')).toBeTruthy();
+    expect(screen.getByText(/ops ALL=\(root\) NOPASSWD: ALL/)).toBeTruthy();
+    expect(api.calls[0]?.input).toMatchObject({ user: 'ops', sudo: true });
   });
 
   it('disables the submit while running and shows message and hint of a failure', async () => {
