@@ -6,6 +6,7 @@ import { errorInfo, type ChannelInput, type ErrorInfo, type FerryApi } from '../
 import { guardUnloadDuring } from '../api/unload-guard';
 import { Dialog } from '../components/Dialog';
 import { ErrorBox, Field, useAction } from '../components/common';
+import { DiskTargetsField } from './DiskTargetsField';
 
 export interface MigrateDialogProps {
   api: FerryApi;
@@ -43,6 +44,8 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
   const [keepState, setKeepState] = useState(false);
   const [noStart, setNoStart] = useState(false);
   const [reuseImages, setReuseImages] = useState(false);
+  const [diskTargets, setDiskTargets] = useState<Record<string, string>>({});
+  const [overwriteDevices, setOverwriteDevices] = useState<string[]>([]);
   const [report, setReport] = useState<PreflightReport | null>(null);
   const [touched, setTouched] = useState(false);
   const check = useAction();
@@ -95,6 +98,10 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
     if (mode === 'block') value.incremental = incremental;
     if ((mode === 'block' || mode === 'offline') && destPool) value.destPool = destPool;
     if (mode === 'block' || mode === 'offline') value.reuseImages = reuseImages;
+    if ((mode === 'block' || mode === 'offline') && Object.keys(diskTargets).length > 0) {
+      value.diskTargets = diskTargets;
+      value.overwriteDevices = overwriteDevices;
+    }
     if (mode === 'offline') {
       value.keepState = keepState;
       value.noStart = noStart;
@@ -148,6 +155,9 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
           {(id) => (
             <select id={id} value={to} disabled={busy || destinations.length === 0} onChange={(e) => {
                 setTo(e.target.value);
+                // Devices belong to one destination.
+                setDiskTargets({});
+                setOverwriteDevices([]);
                 setModes(null);
                 setModesError(null);
                 setReport(null);
@@ -227,6 +237,22 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         </div>
       ) : null}
 
+      {mode === 'block' || mode === 'offline' ? (
+        <DiskTargetsField
+          api={api}
+          vm={vm}
+          from={from}
+          to={to}
+          destPools={destPools}
+          report={report}
+          targets={diskTargets}
+          onTargets={setDiskTargets}
+          overwrite={overwriteDevices}
+          onOverwrite={setOverwriteDevices}
+          disabled={busy}
+        />
+      ) : null}
+
       <details className="advanced">
         <summary>Advanced options</summary>
         <div className="form-grid">
@@ -246,7 +272,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
               {(id) => (
                 <select id={id} value={destPool} disabled={busy} onChange={(e) => setDestPool(e.target.value)}>
                   <option value="">Same paths as on {from}</option>
-                  {destPools.map((p) => (
+                  {destPools.filter((p) => p.type !== 'disk').map((p) => (
                     <option key={p.name} value={p.name}>
                       {p.name} ({p.path})
                     </option>
