@@ -209,16 +209,18 @@ async function copyDisk(context: RunContext, disk: PlannedDisk, tlsDirectory: st
  */
 async function serveImage(context: RunContext, disk: PlannedDisk, pidFile: string, tlsArguments: string[]): Promise<number> {
   const mkdir = shellCommand(['mkdir', '-p', '-m', '0700', remoteLayout.runDir]);
+  let lastRefusal = '';
   for (const port of await freePorts(context.destination, context.options.port ?? 49152, 8)) {
     const started = await context.destination.exec(
       `${mkdir} && ${shellCommand(['qemu-nbd', '--fork', `--pid-file=${pidFile}`, '-f', destinationFormat(disk), '-x', 'ferry', '-b', context.destinationAddress, '-p', String(port), '--cache=none', ...tlsArguments, '--', disk.destinationPath])}`,
     );
     if (started.code === 0) return port;
+    lastRefusal = started.stderr.trim();
     if (!/in use|available port/i.test(started.stderr)) {
       throw new FerryError('remote-command-failed', `qemu-nbd could not serve ${disk.destinationPath} on ${context.options.to}: ${started.stderr.trim()}`, { hint: 'Check the image on the destination and that qemu-nbd is installed there.' });
     }
   }
-  throw new FerryError('busy', `No free port for the disk copy on ${context.options.to}`, { hint: 'Choose another --port.' });
+  throw new FerryError('busy', `No free port for the disk copy on ${context.options.to}${lastRefusal ? ` (qemu-nbd: ${lastRefusal})` : ''}`, { hint: 'Choose another --port.' });
 }
 
 /** qemu-nbd as the undo steps and the stop after the copy recognise it: by its own pid file. */
