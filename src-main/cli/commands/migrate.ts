@@ -216,7 +216,7 @@ export function migrationCommand(): Command {
           ? 'No migrations yet.'
           : table(
               ['ID', 'VM', 'FROM', 'TO', 'MODE', 'STARTED', 'OUTCOME', 'TIME', 'DOWNTIME'],
-              list.map((entry) => [entry.id, entry.vm, entry.from, entry.to, entry.mode, entry.startedAt, entry.report?.outcome ?? entry.phase, entry.report ? `${(entry.report.totalTimeMs / 1000).toFixed(1)} s` : '-', entry.report?.downtimeMs != null ? `${entry.report.downtimeMs} ms` : '-']),
+              list.map((entry) => [entry.id, entry.vm, entry.from, entry.to, entry.mode, entry.startedAt, entry.report?.outcome ?? (entry.elsewhere ? `${entry.phase} (in another Ferry process)` : entry.phase), entry.report ? `${(entry.report.totalTimeMs / 1000).toFixed(1)} s` : '-', entry.report?.downtimeMs != null ? `${entry.report.downtimeMs} ms` : '-']),
             ),
       );
     });

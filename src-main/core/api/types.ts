@@ -347,6 +347,8 @@ export interface MigrationSummary {
   /** Past the commit point: the migration can only finish forwards, so it can no longer be cancelled. */
   committed: boolean;
   report: MigrationReport | null;
+  /** Run by another Ferry process of this user (a CLI, a web server): its events do not reach this one. */
+  elsewhere?: true;
 }
 
 export interface MigrationRecord extends MigrationSummary {

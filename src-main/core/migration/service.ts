@@ -3,6 +3,7 @@ import type { ChannelArgs, ChannelOutput, EngineEventName, EngineEvents } from '
 import type { MigrationRecord, MigrationReport, MigrationSummary, PreflightReport, VmLocation } from '../api/types.js';
 import { FerryError } from '../errors.js';
 import { ferryHomeLayout } from '../paths.js';
+import { migrationsRunningElsewhere, runningRecord } from './control-client.js';
 import { ControlSockets } from './control-socket.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { vmLayout } from '../vm/layout.js';
@@ -293,16 +294,22 @@ export class MigrationService {
     return { ...run.summary };
   }
 
+  /** Running here, running in another Ferry process of this user (asked over its control socket), then the recorded ones. */
   async list(): Promise<MigrationSummary[]> {
-    const records = await this.history.list();
     const active = [...this.runs.values()].filter((run) => !run.ended).map((run) => ({ ...run.summary }));
-    const activeIds = new Set(active.map((summary) => summary.id));
-    return [...active, ...records.filter((record) => !activeIds.has(record.id)).map(({ samples: _samples, ...summary }) => ({ ...summary, committed: summary.committed ?? false }))];
+    const [records, elsewhere] = await Promise.all([this.history.list(), migrationsRunningElsewhere(this.deps.home, new Set(this.runs.keys()))]);
+    const running = [...active, ...elsewhere.map(({ samples: _samples, ...summary }): MigrationSummary => ({ ...summary, elsewhere: true }))];
+    const activeIds = new Set(running.map((summary) => summary.id));
+    return [...running, ...records.filter((record) => !activeIds.has(record.id)).map(({ samples: _samples, ...summary }) => ({ ...summary, committed: summary.committed ?? false }))];
   }
 
   async get({ id }: ChannelArgs<'migrations.get'>): Promise<MigrationRecord> {
     const run = this.runs.get(id);
     if (run && !run.ended) return run.record();
+    if (!run) {
+      const elsewhere = await runningRecord(this.deps.home, id);
+      if (elsewhere !== undefined && elsewhere.report === null) return { ...elsewhere, elsewhere: true };
+    }
     return this.history.get(id);
   }
 

@@ -328,7 +328,8 @@ const migrationsSlice: Slice<MigrationsSlice> = (set, get) => ({
     }
   },
   async resumeRunningMigrations() {
-    const running = (await get().api.call('migrations.list', {})).filter((summary) => !isFinalPhase(summary.phase));
+    // One run by another Ferry process sends its events there, not here: it stays a History row.
+    const running = (await get().api.call('migrations.list', {})).filter((summary) => !isFinalPhase(summary.phase) && summary.elsewhere !== true);
     for (const summary of running) {
       get().trackMigration(summary);
       const record = await get().api.call('migrations.get', { id: summary.id });

@@ -155,6 +155,12 @@ describe('a migration steered from another terminal', () => {
     await waitFor(async () => /• memory/.test(watcher.output()), 60_000, 'the watcher to show memory moving');
     expect(watcher.output()).toContain(`Watching migration ${id}: ${vm} a → b (live)`);
 
+    // Listed by any other Ferry of this user (a third ferry, this test's engine) as running there.
+    const listed = await run('migration', 'list');
+    expect(listed.output).toMatch(new RegExp(`^${id} +${vm} +a +b +live +\\S+ +memory \\(in another Ferry process\\)`, 'm'));
+    expect((await le.engine.call('migrations.list', {})).find((entry) => entry.id === id)).toMatchObject({ phase: 'memory', elsewhere: true, report: null });
+    expect((await le.engine.call('migrations.get', { id })).samples.length).toBeGreaterThan(0);
+
     const tuned = await run('migration', 'tune', id, '--bandwidth', '3', '--downtime', '400');
     expect(tuned.code, tuned.output).toBe(0);
     expect(tuned.output).toMatch(new RegExp(`^Tuned migration ${id} \\(memory\\): bandwidth 3 MiB/s, downtime 400 ms$`, 'm'));

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MigrationReport, MigrationSample, MigrationSummary } from '../../../src-main/core/api/types.js';
 import { FerryError } from '../../../src-main/core/errors.js';
-import { controlMigration, isNotServed, talkToMigration } from '../../../src-main/core/migration/control-client.js';
+import { controlMigration, isNotServed, migrationsRunningElsewhere, runningRecord, talkToMigration } from '../../../src-main/core/migration/control-client.js';
 import { controlSocketPath, type ControlMessage, type TuneSettings } from '../../../src-main/core/migration/control-protocol.js';
 import { ControlSockets, type ControlledMigration } from '../../../src-main/core/migration/control-socket.js';
 
@@ -118,5 +119,30 @@ describe('the control socket of a running migration', () => {
     const refused = await controlMigration(home, ID, { op: 'cancel' }).catch((error: unknown) => error);
     expect(isNotServed(refused)).toBe(true);
     expect(refused).toMatchObject({ code: 'not-found', message: `Migration ${ID} is not running in any Ferry process`, hint: expect.stringContaining('ferry migration recover') });
+  });
+});
+
+describe('migrations running in other Ferry processes', () => {
+  it('are listed with their record as that process has it now', async () => {
+    const found = await migrationsRunningElsewhere(home, new Set());
+    expect(found).toEqual([{ ...summary(), samples: [sample(1)] }]);
+    expect(await runningRecord(home, ID)).toEqual({ ...summary(), samples: [sample(1)] });
+    // This process's own runs are not asked about.
+    expect(await migrationsRunningElsewhere(home, new Set([ID]))).toEqual([]);
+  });
+
+  it('a socket file no process listens on (left by a crash) is removed, not listed', async () => {
+    const stale = '99999999-1111-4222-8333-944455556666';
+    const path = controlSocketPath(home, stale);
+    // A process that dies without closing its listener leaves exactly this: a socket file nobody serves.
+    execFileSync('python3', ['-c', 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])', path]);
+    expect(statSync(path).isSocket()).toBe(true);
+    expect((await migrationsRunningElsewhere(home, new Set())).map((record) => record.id)).toEqual([ID]);
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(controlSocketPath(home, ID))).toBe(true);
+  });
+
+  it('a home without a run directory has none', async () => {
+    expect(await migrationsRunningElsewhere(join(home, 'nowhere'), new Set())).toEqual([]);
   });
 });
