@@ -44,6 +44,34 @@ export async function createLabBlockDevicePair(le: LabEngine, name: string, size
   return { a: await createLabBlockDevice(le, 'a', name, sizeMiB.a), b: await createLabBlockDevice(le, 'b', name, sizeMiB.b) };
 }
 
+/**
+ * One device seen by both hosts, as a SAN LUN would be: a file in the lab's shared directory that
+ * each host attaches as a loop device of its own (from inside its namespace, so the kernel names
+ * the backing file by the path the hosts see), linked at the same path on both.
+ */
+export async function createLabSharedBlockDevice(le: LabEngine, name: string, sizeMiB: number): Promise<{ a: LabBlockDevice; b: LabBlockDevice }> {
+  if (!/^blk-[a-z0-9-]+$/.test(name)) throw new Error(`lab device names start with blk- (got ${name})`);
+  const backingFile = join(le.lab.labDir, 'shared', `${name}.img`);
+  const seenAs = `${le.labHost('a').sharedDir}/${name}.img`;
+  rmSync(backingFile, { force: true });
+  await run('truncate', ['-s', `${sizeMiB}M`, backingFile]);
+  const attach = async (host: string): Promise<LabBlockDevice> => {
+    const loopDevice = (await le.sh(host, `losetup --find --show ${seenAs}`)).trim();
+    const linkPath = `${LAB_DEVICE_DIR}/${name}`;
+    await le.sh(host, `mkdir -p ${LAB_DEVICE_DIR} && ln -sfn ${loopDevice} ${linkPath}`);
+    return { host, linkPath, loopDevice, backingFile };
+  };
+  return { a: await attach('a'), b: await attach('b') };
+}
+
+/** Detaches a shared device's loop devices on both hosts and removes the shared file. */
+export async function removeLabSharedBlockDevice(le: LabEngine, pair: { a: LabBlockDevice; b: LabBlockDevice }): Promise<void> {
+  for (const device of [pair.a, pair.b]) {
+    await le.sh(device.host, `rm -f ${device.linkPath}; losetup --detach ${device.loopDevice}; true`).catch(() => undefined);
+  }
+  rmSync(pair.a.backingFile, { force: true });
+}
+
 /** Unmounts, unlinks and detaches a lab device and removes its backing file; safe to call twice. */
 export async function removeLabBlockDevice(le: LabEngine, device: LabBlockDevice): Promise<void> {
   await le.sh(device.host, `grep -q '^${device.loopDevice} ' /proc/self/mounts && umount ${device.loopDevice}; rm -f ${device.linkPath}; true`).catch(() => undefined);

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelInput } from '../../../src-main/core/api/contract.js';
 import type { PreflightReport } from '../../../src-main/core/api/types.js';
 import { runFerry } from '../../support/cli-runner.js';
-import { createLabBlockDevice, createLabBlockDevicePair, deviceDigest, removeLabBlockDevice, type LabBlockDevice } from '../../support/lab-block-devices.js';
+import {
+  createLabBlockDevice,
+  createLabBlockDevicePair,
+  createLabSharedBlockDevice,
+  deviceDigest,
+  removeLabBlockDevice,
+  removeLabSharedBlockDevice,
+  type LabBlockDevice,
+} from '../../support/lab-block-devices.js';
 import { labEngine, type LabEngine } from '../../support/lab-engine.js';
 import { LOCAL_DIR, assertTicking, badRecords, heartbeats, lastRecord, reportOf, uniqueName, waitFor } from './guest.js';
 
@@ -119,6 +127,9 @@ describe('a VM on a block device', () => {
     const { a, b } = await devicePair({ a: 64, b: 64 });
     const vm = uniqueName('blk-mir');
     await defineGuest('a', vm, a.linkPath, true);
+    // The same path and the same backing path on both hosts, yet two devices: not shared.
+    const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
+    expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: false });
     const record = await migrate({ vm, from: 'a', to: 'b', mode: 'block', probe: 'serial' });
     const report = reportOf(record);
     expect(report.error).toBeNull();
@@ -129,6 +140,26 @@ describe('a VM on a block device', () => {
     await le.engine.call('vms.destroy', { host: 'b', name: vm });
     expect(written).toBeGreaterThan(5);
     expect(await badRecords(le, 'b', b.linkPath, written)).toEqual([]);
+  });
+});
+
+describe('a block device both hosts share', () => {
+  it('is proven the same device, and live migration moves only memory', async () => {
+    const shared = await createLabSharedBlockDevice(le, uniqueName('blk-sh'), 64);
+    cleanups.push(() => removeLabSharedBlockDevice(le, shared));
+    expect(shared.a.loopDevice).not.toBe(shared.b.loopDevice);
+    const vm = uniqueName('blk-live');
+    await defineGuest('a', vm, shared.a.linkPath, true);
+    const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
+    expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: true, recommended: true });
+    const record = await migrate({ vm, from: 'a', to: 'b', mode: 'live', probe: 'serial' });
+    const report = reportOf(record);
+    expect(report.error).toBeNull();
+    expect(report.disks).toEqual([]);
+    await assertTicking(le, 'b', vm);
+    const written = await lastRecord(le, 'b', vm);
+    await le.engine.call('vms.destroy', { host: 'b', name: vm });
+    expect(await badRecords(le, 'b', shared.b.linkPath, written)).toEqual([]);
   });
 });
 
