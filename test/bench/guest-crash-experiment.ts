@@ -44,9 +44,18 @@ const { values: opts } = parseArgs({
     'copy-mode': { type: 'string', default: 'background' }, // background | write-blocking
     dirty: { type: 'string', default: '0' }, // MiB the guest keeps rewriting
     memory: { type: 'string', default: '256' },
+    // e.g. 262148K: a RAM size that is not a multiple of 64 pages makes QEMU 7.2 sync its dirty
+    // bitmap page by page (with the TCG TLB reset) instead of 64 pages at a time.
+    'ram-size': { type: 'string' },
     watch: { type: 'string', default: '20' },
     chain: { type: 'boolean', default: false },
     order: { type: 'string', default: 'ferry' }, // ferry | cont-before-nbd-stop
+    // Runs every QEMU on this one CPU: its vCPU thread then competes with its migration thread,
+    // as on a loaded host, which widens the time between a dirty-bitmap sync and the stop.
+    'pin-cpu': { type: 'string' },
+    // Saves guest RAM on both sides after the switch-over (source stopped, destination not yet
+    // continued) and counts the pages that differ: a write the migration lost, seen directly.
+    'compare-ram': { type: 'boolean', default: false },
     label: { type: 'string' },
     results: { type: 'string', default: '/tmp/q16-results' },
   },
@@ -61,11 +70,14 @@ interface Trial {
   detail: string;
   heartbeatsAfter: number;
   downtimeMs?: number;
+  /** With --compare-ram: guest pages whose contents differ between source and destination. */
+  differingPages?: number;
+  differingSample?: string[];
 }
 
 const sourceQemu = opts.qemu;
 const destQemu = opts['dest-qemu'] ?? opts.qemu;
-const variant = opts.label ?? `qemu=${sourceQemu}->${destQemu} tcg=${opts.tcg} mode=${opts.mode} cache=${opts.cache}${opts.mode === 'block' ? ` copy-mode=${opts['copy-mode']}` : ''} dirty=${opts.dirty}${opts.chain ? ' chain' : ''}${opts.order !== 'ferry' ? ` order=${opts.order}` : ''}`;
+const variant = opts.label ?? `qemu=${sourceQemu}->${destQemu} tcg=${opts.tcg} mode=${opts.mode} cache=${opts.cache}${opts.mode === 'block' ? ` copy-mode=${opts['copy-mode']}` : ''} dirty=${opts.dirty}${opts['ram-size'] ? ` ram=${opts['ram-size']}` : ''}${opts['pin-cpu'] !== undefined ? ` pin=${opts['pin-cpu']}` : ''}${opts.chain ? ' chain' : ''}${opts.order !== 'ferry' ? ` order=${opts.order}` : ''}`;
 mkdirSync(opts.results, { recursive: true });
 const resultFile = join(opts.results, 'trials.jsonl');
 
@@ -118,6 +130,9 @@ class Guest {
     out[0] = tree.binary;
     if (tree.dataDir) out.splice(1, 0, '-L', tree.dataDir);
     if (opts.tcg === 'single') out[out.indexOf('tcg')] = 'tcg,thread=single';
+    if (opts['ram-size']) out[out.indexOf('-m') + 1] = opts['ram-size'];
+    // taskset execs QEMU, so the spawned pid stays QEMU's.
+    if (opts['pin-cpu'] !== undefined) out.unshift('taskset', '-c', opts['pin-cpu']);
     return out;
   }
 
@@ -240,6 +255,7 @@ async function migrate(source: Guest, hop: number, baseDir: string): Promise<{ d
   if (final.data?.status !== 'completed') throw new Error(`migration ${String(final.data?.status)}`);
   const info = await source.cmd<{ downtime?: number }>('query-migrate');
   await destination.event('MIGRATION', (d) => d.status === 'completed', 30_000);
+  const ram = opts['compare-ram'] ? await compareRam(source, destination, dir) : undefined;
   if (block && opts.order === 'ferry') await destination.cmd('nbd-server-stop');
   await destination.cmd('cont');
   if (block && opts.order !== 'ferry') await destination.cmd('nbd-server-stop');
@@ -247,7 +263,33 @@ async function migrate(source: Guest, hop: number, baseDir: string): Promise<{ d
   if (status.status !== 'running') throw new Error(`destination is ${status.status}`);
   await source.cmd('quit').catch(() => undefined);
   await source.kill();
-  return { destination, ...(info.downtime !== undefined ? { downtimeMs: info.downtime } : {}) };
+  return { destination, ...(info.downtime !== undefined ? { downtimeMs: info.downtime } : {}), ...(ram ?? {}) };
+}
+
+const PAGE = 4096;
+
+/** Both guests are stopped here, so their RAM must be identical page for page. */
+async function compareRam(source: Guest, destination: Guest, dir: string): Promise<{ differingPages: number; differingSample: string[] }> {
+  const size = Number(opts.memory) * 1024 * 1024;
+  const files = [join(dir, 'ram-source.bin'), join(dir, 'ram-destination.bin')] as const;
+  await source.cmd('pmemsave', { val: 0, size, filename: files[0] });
+  await destination.cmd('pmemsave', { val: 0, size, filename: files[1] });
+  const [a, b] = files.map((file) => readFileSync(file));
+  files.forEach((file) => rmSync(file));
+  const differing: string[] = [];
+  const report: string[] = [];
+  for (let offset = 0; a && b && offset < size; offset += PAGE) {
+    if (a.compare(b, offset, offset + PAGE, offset, offset + PAGE) === 0) continue;
+    differing.push(`0x${offset.toString(16)}`);
+    // Which bytes: a lost write shows as the source's newer bytes missing on the destination.
+    const bytes = [];
+    for (let i = offset; i < offset + PAGE; i++) if (a[i] !== b[i]) bytes.push(i);
+    report.push(`page 0x${offset.toString(16)}: ${bytes.length} bytes differ, first at 0x${(bytes[0] ?? 0).toString(16)}`);
+    const first = (bytes[0] ?? offset) & ~15;
+    report.push(`  source      ${a.subarray(first, first + 32).toString('hex')}`, `  destination ${b.subarray(first, first + 32).toString('hex')}`);
+  }
+  if (report.length > 0) writeFileSync(join(opts.results, `ram-diff-${Date.now()}.txt`), `${variant}\n${report.join('\n')}\n`);
+  return { differingPages: differing.length, differingSample: differing.slice(0, 8) };
 }
 
 /** Reads the destination's serial log for the watch window and says what the guest did. */
@@ -302,13 +344,15 @@ async function bootSource(baseDir: string): Promise<Guest> {
 async function main(): Promise<void> {
   const runs = Number(opts.runs);
   const tally = new Map<Outcome, number>();
+  let trialsWithLostPages = 0;
   let trial = 0;
   const record = (result: Omit<Trial, 'variant' | 'trial'>) => {
     trial++;
     const row: Trial = { variant, trial, ...result };
     tally.set(row.outcome, (tally.get(row.outcome) ?? 0) + 1);
+    if ((row.differingPages ?? 0) > 0) trialsWithLostPages++;
     appendFileSync(resultFile, JSON.stringify(row) + '\n');
-    console.log(`[${new Date().toISOString().slice(11, 19)}] ${variant} #${trial}: ${row.outcome} (${row.detail}) beats=${row.heartbeatsAfter} downtime=${row.downtimeMs ?? '-'}`);
+    console.log(`[${new Date().toISOString().slice(11, 19)}] ${variant} #${trial}: ${row.outcome} (${row.detail}) beats=${row.heartbeatsAfter} downtime=${row.downtimeMs ?? '-'}${row.differingPages !== undefined ? ` differing-pages=${row.differingPages} ${row.differingSample?.join(',') ?? ''}` : ''}`);
   };
   while (trial < runs) {
     const baseDir = mkdtempSync('/tmp/q16-');
@@ -317,7 +361,7 @@ async function main(): Promise<void> {
       let current = await bootSource(baseDir);
       live.push(current);
       for (let hop = 1; trial < runs; hop++) {
-        let moved: { destination: Guest; downtimeMs?: number };
+        let moved: Awaited<ReturnType<typeof migrate>>;
         try {
           moved = await migrate(current, hop, baseDir);
         } catch (error) {
@@ -327,7 +371,8 @@ async function main(): Promise<void> {
         live.push(moved.destination);
         current = moved.destination;
         const result = await watchDestination(current, hop, baseDir);
-        record({ ...result, ...(moved.downtimeMs !== undefined ? { downtimeMs: moved.downtimeMs } : {}) });
+        const { destination: _moved, ...measured } = moved;
+        record({ ...result, ...measured });
         if (result.outcome !== 'ok' || !opts.chain || sourceQemu !== destQemu) break;
       }
     } finally {
@@ -335,7 +380,7 @@ async function main(): Promise<void> {
       rmSync(baseDir, { recursive: true, force: true });
     }
   }
-  console.log(`SUMMARY ${variant}: runs=${trial} ${[...tally].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  console.log(`SUMMARY ${variant}: runs=${trial} ${[...tally].map(([k, v]) => `${k}=${v}`).join(' ')}${opts['compare-ram'] ? ` ram-differs=${trialsWithLostPages}` : ''}`);
 }
 
 await main();
