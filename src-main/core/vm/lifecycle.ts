@@ -244,17 +244,22 @@ export async function startVm(host: VmHost, name: string): Promise<VmDetails> {
   await removeRunFiles(host, name);
   const result = await launchQemu(host.transport, definition, { kvmUsable: await kvmUsable(host.transport) });
   const argv = result.argv;
-  if (result.code !== 0) {
-    const stderr = result.stderr.trim();
-    // QEMU's own words for an image another process holds: "Failed to get "write" lock". A bare
-    // /lock/ also matched paths and messages that merely contain "block".
-    const locked = /Failed to get .*lock/i.test(stderr);
-    throw new FerryError(locked ? 'busy' : 'remote-command-failed', `QEMU could not start "${name}" on ${host.name}: ${stderr}`, {
-      hint: locked ? 'Another QEMU is using one of its disks; stop that VM first.' : 'Check the VM definition (`ferry vm info`) and the disks.',
-      details: { argv },
-    });
-  }
+  if (result.code !== 0) throw startFailure(name, host.name, result.stderr, argv);
   return vmDetails(host, name);
+}
+
+/**
+ * Why QEMU would not start, with a hint that fits. QEMU's own words for an image another process
+ * holds are "Failed to get "write" lock"; a bare /lock/ also matched paths and messages that only
+ * contain "block" (a block device opened with the wrong driver was blamed on another QEMU).
+ */
+export function startFailure(name: string, host: string, stderr: string, argv: string[]): FerryError {
+  const message = stderr.trim();
+  const locked = /Failed to get .*lock/i.test(message);
+  return new FerryError(locked ? 'busy' : 'remote-command-failed', `QEMU could not start "${name}" on ${host}: ${message}`, {
+    hint: locked ? 'Another QEMU is using one of its disks; stop that VM first.' : 'Check the VM definition (`ferry vm info`) and the disks.',
+    details: { argv },
+  });
 }
 
 async function monitorCommand(host: VmHost, name: string, command: string): Promise<VmDetails> {

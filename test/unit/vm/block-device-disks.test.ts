@@ -6,6 +6,7 @@ import type { ExecResult, HostTransport } from '../../../src-main/core/ssh/trans
 import { blockDeviceTestScript, parseBlockDeviceTest, withHostDiskKinds } from '../../../src-main/core/vm/block-devices.js';
 import { vmDefinitionSchema } from '../../../src-main/core/vm/definition.js';
 import { vmLayout } from '../../../src-main/core/vm/layout.js';
+import { startFailure } from '../../../src-main/core/vm/lifecycle.js';
 import { buildQemuArgv } from '../../../src-main/core/vm/qemu-argv.js';
 
 function definition(disks: VmDefinition['disks']): VmDefinition {
@@ -78,5 +79,14 @@ describe('disks on block devices', () => {
     expect(old.disks[0]?.blockDevice).toBeUndefined();
     const recorded = vmDefinitionSchema.parse(definition([{ path: '/dev/loop7', format: 'raw', cache: 'none', blockDevice: true }]));
     expect(recorded.disks[0]?.blockDevice).toBe(true);
+  });
+
+  it('blames another QEMU only for QEMU\'s lock error, not for a path that contains "block"', () => {
+    const wrongDriver = startFailure('blk1', 'hosta', "qemu-system-x86_64: -blockdev driver=file,node-name=ferry-file0,filename=/srv/local/blk.dev: 'file' driver requires '/srv/local/blk.dev' to be a regular file\n", []);
+    expect(wrongDriver.code).toBe('remote-command-failed');
+    expect(wrongDriver.hint).not.toMatch(/Another QEMU/);
+    const locked = startFailure('blk1', 'hosta', 'qemu-system-x86_64: -blockdev driver=qcow2,node-name=ferry-disk0,file=ferry-file0: Failed to get "write" lock\nIs another process using the image [/srv/a.qcow2]?', []);
+    expect(locked.code).toBe('busy');
+    expect(locked.hint).toMatch(/Another QEMU is using one of its disks/);
   });
 });
