@@ -3,6 +3,7 @@ import type { PoolSummary, PreflightReport, VmDiskUsage, VolumeInfo } from '../.
 import type { FerryApi } from '../api/types';
 import { formatBytes } from '../util/format';
 import { deviceChoices, signatureFindings } from './disk-targets';
+import './disk-targets.css';
 
 export interface DiskTargetsFieldProps {
   api: FerryApi;

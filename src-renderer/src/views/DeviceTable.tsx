@@ -1,6 +1,19 @@
 import type { VolumeInfo } from '../../../src-main/core/api/types';
 import { describeDeviceUse } from '../../../src-main/core/api/block-device-use';
 import { formatBytes } from '../util/format';
+import './device-table.css';
+
+/** The host's root disk can be mounted at dozens of places; three say enough, the rest is in the tooltip. */
+const SHOWN_MOUNTS = 3;
+
+function shortUse(volume: VolumeInfo): string {
+  const use = volume.device?.use;
+  if (!use) return 'unknown';
+  if (use.kind === 'mounted' && use.mountpoints.length > SHOWN_MOUNTS) {
+    return `${describeDeviceUse({ kind: 'mounted', mountpoints: use.mountpoints.slice(0, SHOWN_MOUNTS) })} and ${use.mountpoints.length - SHOWN_MOUNTS} more`;
+  }
+  return describeDeviceUse(use);
+}
 
 /**
  * The devices of a disk pool with their size and use. No delete button: Ferry never removes or
@@ -8,7 +21,7 @@ import { formatBytes } from '../util/format';
  */
 export function DeviceTable({ devices }: { devices: VolumeInfo[] | undefined }) {
   return (
-    <table className="grid" aria-label="Block devices">
+    <table className="grid device-table" aria-label="Block devices">
       <thead>
         <tr>
           <th>Device</th>
@@ -27,7 +40,8 @@ export function DeviceTable({ devices }: { devices: VolumeInfo[] | undefined }) 
           </tr>
         ) : null}
         {(devices ?? []).map((device) => {
-          const use = device.device ? describeDeviceUse(device.device.use) : 'unknown';
+          const use = shortUse(device);
+          const fullUse = device.device ? describeDeviceUse(device.device.use) : 'unknown';
           const inUse = device.device?.use.kind !== 'free';
           return (
             <tr key={device.name} data-device={device.path}>
@@ -40,7 +54,7 @@ export function DeviceTable({ devices }: { devices: VolumeInfo[] | undefined }) 
                 {device.device?.type ?? '—'}
                 {device.device?.readOnly ? ' (read-only)' : ''}
               </td>
-              <td data-use={device.device?.use.kind}>{inUse ? <strong>{use}</strong> : use}</td>
+              <td data-use={device.device?.use.kind} title={fullUse === use ? undefined : fullUse}>{inUse ? <strong>{use}</strong> : use}</td>
             </tr>
           );
         })}

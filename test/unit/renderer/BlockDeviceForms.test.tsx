@@ -107,3 +107,12 @@ describe('New VM on a block device', () => {
     expect(screen.getByText(/Add a disk pool on the host’s Storage tab/)).toBeTruthy();
   });
 });
+
+describe('a device mounted in many places', () => {
+  it('shows three mount points and the count of the rest, all of them in the tooltip', () => {
+    const mounts = ['/', '/var/lib/a', '/var/lib/b', '/var/lib/c', '/run/netns'];
+    render(<DeviceTable devices={[device('/dev/vda', { kind: 'mounted', mountpoints: mounts })]} />);
+    const cell = screen.getByText('mounted at /, /var/lib/a, /var/lib/b and 2 more');
+    expect(cell.closest('td')?.getAttribute('title')).toBe(`mounted at ${mounts.join(', ')}`);
+  });
+});
