@@ -95,12 +95,18 @@ describe('a VM on a block device', () => {
     expect(cmdline).toContain(`driver=host_device,node-name=ferry-file0,filename=${a.linkPath}`);
   });
 
-  it('refuses a qcow2 disk on a device, with a message that says raw', async () => {
+  it('`ferry vm define --disk DEVICE` takes it as a raw block device; qcow2 on a device is refused with a message that says raw', async () => {
     const { a } = await devicePair({ a: 16, b: 16 });
-    const refused = await le.engine
-      .call('vms.define', { host: 'a', name: uniqueName('blk-q'), memoryMiB: 64, vcpus: 1, accel: 'tcg', disks: [{ path: a.linkPath, format: 'qcow2' }] })
-      .then(() => null, (error: unknown) => error as Error);
-    expect(refused?.message).toMatch(/is a block device in qcow2 format; Ferry uses block devices only as raw disks/);
+    const env = { ...process.env, FERRY_HOME: le.home };
+    const vm = uniqueName('blk-cli');
+    cleanups.push(() => removeVm(vm));
+    const defined = await runFerry(env, ['vm', 'define', 'a', vm, '--memory', '64', '--vcpus', '1', '--accel', 'tcg', '--disk', a.linkPath]);
+    expect(defined.code, defined.stderr).toBe(0);
+    const info = await runFerry(env, ['vm', 'info', 'a', vm]);
+    expect(info.stdout).toMatch(new RegExp(`Disk 0: +${a.linkPath} \\(raw, cache=none, block device of 16(\\.0)? MiB\\)`));
+    const refused = await runFerry(env, ['vm', 'define', 'a', uniqueName('blk-q'), '--memory', '64', '--vcpus', '1', '--accel', 'tcg', '--disk', `${a.linkPath},format=qcow2`]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/is a block device in qcow2 format; Ferry uses block devices only as raw disks/);
   });
 
   it('moves offline onto the other host\'s device: records intact there, progress sampled', async () => {
