@@ -16,6 +16,8 @@ export interface HostSummary {
   autoconnect: boolean;
   state: ConnectionState;
   stateReason?: string;
+  /** Who runs the host's VMs: Ferry's own QEMU processes, or libvirtd (reached with virsh over the same SSH connection). */
+  hypervisor: 'ferry' | 'libvirt';
 }
 
 export interface HostInfo {
@@ -31,6 +33,20 @@ export interface HostInfo {
   defaultMachineType: string;
   kvmUsable: boolean;
   stateDir: string;
+  /** What this host's QEMU allows, read from its QMP schema; null when it could not be asked. */
+  qemuFeatures: QemuFeatures | null;
+}
+
+/** Migration features of a host's QEMU, from query-qmp-schema (never from the version number). */
+export interface QemuFeatures {
+  postcopy: boolean;
+  multifd: boolean;
+  /** Migration over TLS (migrate-set-parameters tls-creds). */
+  tls: boolean;
+  /** block-export-add: disks exported over NBD for block copies. */
+  blockExport: boolean;
+  /** The old `block` migration capability, removed in QEMU 9.1; Ferry does not use it. */
+  blockMigrationCapability: boolean;
 }
 
 export type HostCheckLevel = 'ok' | 'warning' | 'error';
@@ -69,6 +85,10 @@ export interface PoolSummary extends PoolDefinition {
   availableBytes: number;
   /** Set when the pool's definition file on the host is damaged; the pool cannot be used until repaired. */
   problem?: string;
+  /** A libvirt storage pool; `type` is then the nearest Ferry type and libvirtType says what libvirt has. */
+  managedBy?: 'libvirt';
+  /** libvirt's pool type: dir, fs, netfs, logical, disk, iscsi, rbd, … */
+  libvirtType?: string;
 }
 
 export type VolumeFormat = 'qcow2' | 'raw';
@@ -175,6 +195,8 @@ export interface VmSummary {
   defined: boolean;
   /** Set when the VM's definition file on the host is damaged; the VM is still listed so it is not lost from view. */
   problem?: string;
+  /** A libvirt domain: libvirtd on the host runs it, not Ferry. */
+  managedBy?: 'libvirt';
 }
 
 export interface VmDetails extends VmSummary {
@@ -187,6 +209,61 @@ export interface VmDetails extends VmSummary {
   diskUsage: VmDiskUsage[];
   confinement?: VmConfinement;
   autostartFacts?: VmAutostartFacts;
+  /** A libvirt domain's facts from its domain XML, as libvirt has them (the definition holds what Ferry's types can say). */
+  libvirt?: LibvirtDomainFacts;
+}
+
+/** One <disk> of a libvirt domain, as the domain XML says. */
+export interface LibvirtDisk {
+  /** disk, cdrom, floppy, lun */
+  device: string;
+  /** file, block, network, volume, dir */
+  type: string;
+  /** The file or device; null for an empty CD-ROM drive or a network disk. */
+  path: string | null;
+  /** raw, qcow2, …; null when the XML leaves it to libvirt */
+  format: string | null;
+  /** null: libvirt's default (QEMU's writeback) */
+  cache: string | null;
+  /** The guest's name for it: vda, sda, … */
+  target: string;
+  bus: string | null;
+  readOnly: boolean;
+  /** The image's backing file, when the XML names one. */
+  backingPath: string | null;
+}
+
+/** One <interface> of a libvirt domain. */
+export interface LibvirtNic {
+  /** network, bridge, user, direct, … */
+  type: string;
+  /** The network, bridge or device it attaches to; null for user networking. */
+  source: string | null;
+  /** virtio, e1000, rtl8139, …; null when libvirt picks */
+  model: string | null;
+  mac: string | null;
+}
+
+export interface LibvirtDomainFacts {
+  uuid: string;
+  /** libvirt's id while it runs; null when it is shut off. */
+  id: number | null;
+  /** kvm or qemu (TCG) */
+  domainType: string;
+  machineType: string | null;
+  /** host-passthrough, host-model or custom */
+  cpuMode: string | null;
+  cpuModel: string | null;
+  firmware: 'bios' | 'uefi';
+  autostart: boolean;
+  /** false: a transient domain, gone from libvirt once it stops. */
+  persistent: boolean;
+  /** libvirt's state and reason, e.g. "running (booted)" */
+  stateText: string;
+  /** The file the first serial port writes to, when it writes to a file. */
+  serialFile: string | null;
+  disks: LibvirtDisk[];
+  nics: LibvirtNic[];
 }
 
 /** What confines a VM's QEMU on its host. */

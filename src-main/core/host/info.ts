@@ -2,6 +2,7 @@ import type { HostInfo } from '../api/types.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { remoteLayout } from '../paths.js';
 import { shellQuote } from '../ssh/shell.js';
+import { parseQemuFeatures, schemaProbeScript } from './qemu-features.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 
@@ -10,6 +11,7 @@ interface QemuFacts {
   binaryKey: string;
   version: string[];
   machines: string[];
+  schema: string[];
 }
 
 // Asking QEMU for its machine types spawns the emulator (a few hundred ms on a busy host), and a
@@ -31,7 +33,7 @@ export function probeScript(knownBinaryKey: string): string {
     'echo "@@kvm"; if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then echo yes; else echo no; fi',
     `q=$(command -v ${QEMU_BINARY}); k=$([ -n "$q" ] && stat -L -c %d:%i:%Y:%s -- "$q" 2>/dev/null)`,
     'echo "@@binarykey"; echo "$k"',
-    `if [ -z "$k" ] || [ "$k" != ${shellQuote(knownBinaryKey)} ]; then echo "@@qemu"; ${QEMU_BINARY} --version 2>&1 | head -n1; echo "@@machines"; ${QEMU_BINARY} -machine help 2>/dev/null; fi`,
+    `if [ -z "$k" ] || [ "$k" != ${shellQuote(knownBinaryKey)} ]; then echo "@@qemu"; ${QEMU_BINARY} --version 2>&1 | head -n1; echo "@@machines"; ${QEMU_BINARY} -machine help 2>/dev/null; echo "@@schema"; ${schemaProbeScript(QEMU_BINARY)}; fi`,
   ].join('; ');
 }
 
@@ -78,7 +80,7 @@ export async function readHostInfo(name: string, transport: HostTransport): Prom
   const parts = sections(await transport.run(probeScript(cached?.binaryKey ?? ''), { timeoutMs: 30_000 }));
   const take = (key: string) => parts.get(key) ?? [];
   const binaryKey = take('binarykey')[0] ?? '';
-  let qemu: QemuFacts = { binaryKey, version: take('qemu'), machines: take('machines') };
+  let qemu: QemuFacts = { binaryKey, version: take('qemu'), machines: take('machines'), schema: take('schema') };
   if (parts.has('qemu')) {
     if (binaryKey !== '') qemuFactsCache.set(transport, qemu);
     else qemuFactsCache.delete(transport);
@@ -100,5 +102,6 @@ export async function readHostInfo(name: string, transport: HostTransport): Prom
     defaultMachineType: machines.defaultType,
     kvmUsable: take('kvm')[0] === 'yes',
     stateDir: remoteLayout.stateDir,
+    qemuFeatures: parseQemuFeatures(qemu.schema),
   };
 }

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { QemuFeatures } from '../../../src-main/core/api/types';
 import { useFerry } from '../store/context';
 import { ErrorBox, KeyValue, StateBadge, StateDot, UsageBar, stateLabel } from '../components/common';
 import { formatBytes, formatMiB } from '../util/format';
@@ -105,6 +106,7 @@ function HostOverview({ hostName }: { hostName: string }) {
             <div className="card-title">Hypervisor</div>
             <div className="big">QEMU {info.qemuVersion}</div>
             <div className="muted mono">{info.qemuBinary}</div>
+            <QemuFeatureList features={info.qemuFeatures} />
           </div>
           <div className="card">
             <div className="card-title">KVM</div>
@@ -171,5 +173,27 @@ function HostOverview({ hostName }: { hostName: string }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+const FEATURE_LABELS: ReadonlyArray<[keyof QemuFeatures, string, string]> = [
+  ['postcopy', 'Postcopy', 'the guest runs on the destination while the rest of its memory follows'],
+  ['multifd', 'Multifd', 'memory over several connections at once'],
+  ['tls', 'TLS', 'memory and disks encrypted in transit'],
+  ['blockExport', 'Block export', 'disks copied live over NBD (block migration)'],
+];
+
+/** What the host's QEMU allows for migrations, as its QMP schema says. */
+function QemuFeatureList({ features }: { features: QemuFeatures | null }) {
+  if (features === null) return <div className="muted">Migration features unknown (QEMU could not be asked)</div>;
+  return (
+    <ul className="qemu-features" aria-label="Migration features of this QEMU">
+      {FEATURE_LABELS.map(([key, label, what]) => (
+        <li key={key} title={what}>
+          <span aria-hidden="true">{features[key] ? '✓' : '✗'}</span> {label}
+          <span className="sr-only">{features[key] ? ': available' : ': not available'}</span>
+        </li>
+      ))}
+    </ul>
   );
 }

@@ -167,6 +167,8 @@ describe('hosts.info', () => {
     expect(info.cpuModel).not.toBe('');
     expect(typeof info.kvmUsable).toBe('boolean');
     expect(info.stateDir).toBe('/var/lib/ferry');
+    // Read from a throwaway QEMU's schema on the host: 7.2 still has the block capability 9.1 removed.
+    expect(info.qemuFeatures).toEqual({ postcopy: true, multifd: true, tls: true, blockExport: true, blockMigrationCapability: true });
   });
 
   it('works for the local machine without SSH', async () => {

@@ -4,7 +4,7 @@ import { cpuModelCheck } from '../../../src-main/core/migration/cpu-check.js';
 
 const host = (cpuModel: string, kvmUsable = true): HostInfo => ({
   name: 'h', hostname: 'h', cpuModel, cpuCount: 4, memoryTotalBytes: 1, memoryAvailableBytes: 1, qemuVersion: '7.2.0', qemuBinary: 'qemu-system-x86_64',
-  machineTypes: [], defaultMachineType: 'pc-q35-7.2', kvmUsable, stateDir: '/var/lib/ferry',
+  machineTypes: [], defaultMachineType: 'pc-q35-7.2', kvmUsable, stateDir: '/var/lib/ferry', qemuFeatures: null,
 });
 const vm = (cpuModel: string): VmDefinition => ({ name: 'hw-cpu', memoryMiB: 64, vcpus: 1, machineType: 'pc-q35-7.2', cpuModel, accel: 'kvm', disks: [], nic: null, createdAt: '' });
 const hosts = { from: 'a', to: 'b' };
