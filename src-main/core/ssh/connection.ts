@@ -18,7 +18,7 @@ import { hostSessionCommand, SUDO_PROBE, sudoRefused, type Privilege } from './p
 import { execOnClient, execStreamOnClient, type RemoteCommand } from './remote-exec.js';
 import { mapConnectError, type Ssh2Error } from './ssh-errors.js';
 import { tempSiblingPath } from './temp-path.js';
-import type { ExecOptions, ExecResult, ExecStreamOptions, HostTransport, StreamedCommand, TransportState } from './transport.js';
+import type { ExecOptions, ExecResult, ExecStreamOptions, HostTransport, StreamedCommand, TransportState, UnixSocketListener } from './transport.js';
 
 export interface SshTransportOptions {
   label: string;
@@ -249,6 +249,47 @@ export class SshTransport extends EventEmitter implements HostTransport {
         resolve(channel);
       });
     });
+  }
+
+  async listenUnixSocket(path: string, onConnection: (stream: Duplex) => void): Promise<UnixSocketListener> {
+    const client = await this.ready();
+    // ssh2 reports every forwarded connection of the client on one event; this listener takes
+    // only those for its own path and leaves the others to theirs.
+    const accept = (info: { socketPath: string }, acceptConnection: () => Duplex): void => {
+      if (info.socketPath === path) onConnection(acceptConnection());
+    };
+    client.on('unix connection', accept);
+    try {
+      await guarded<void>(this.label, (resolve, reject) => {
+        client.openssh_forwardInStreamLocal(path, (error) => {
+          if (error !== undefined && error !== null) {
+            reject(new FerryError('connection-failed', `${this.label}: cannot make UNIX socket ${path} on the host: ${error.message}`, {
+              hint: 'Check that sshd allows remote socket forwarding (AllowStreamLocalForwarding yes) and that the directory exists.',
+              details: { path },
+              cause: error,
+            }));
+            return;
+          }
+          resolve();
+        });
+      });
+    } catch (error) {
+      client.removeListener('unix connection', accept);
+      throw error;
+    }
+    return {
+      path,
+      close: () => {
+        client.removeListener('unix connection', accept);
+        return new Promise<void>((resolve) => {
+          try {
+            client.openssh_unforwardInStreamLocal(path, () => resolve());
+          } catch {
+            resolve(); // the connection is gone, and the socket's forward with it
+          }
+        });
+      },
+    };
   }
 
   async openTcp(host: string, port: number): Promise<Duplex> {

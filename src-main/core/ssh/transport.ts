@@ -61,6 +61,12 @@ export interface StreamedCommand {
   kill(): void;
 }
 
+/** A socket made on the host by listenUnixSocket; close() removes it and refuses new connections. */
+export interface UnixSocketListener {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
 export interface HostTransport extends EventEmitter {
   readonly label: string;
   readonly state: TransportState;
@@ -77,6 +83,11 @@ export interface HostTransport extends EventEmitter {
   openUnixSocket(path: string): Promise<Duplex>;
   /** A byte stream to a TCP port as seen from the host (SSH direct-tcpip, or net.connect locally). */
   openTcp(host: string, port: number): Promise<Duplex>;
+  /**
+   * Makes a UNIX socket at `path` on the host whose connections arrive here, each handed to
+   * `onConnection` (an SSH reverse stream-local forward). Optional: only SSH hosts can.
+   */
+  listenUnixSocket?(path: string, onConnection: (stream: Duplex) => void): Promise<UnixSocketListener>;
   readFile(path: string): Promise<Buffer>;
   /** Writes atomically (temp file + rename) with the given mode. */
   writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
