@@ -16,6 +16,8 @@ import { createVolume, deleteVolume, listVolumes, volumeInfo } from './storage/v
 import type { HostTransport, TransportState } from './ssh/transport.js';
 import { resolveSshConfig } from './ssh/config.js';
 import { adoptVm } from './vm/adopt.js';
+import { callLibvirtChannel, isLibvirtChannel } from './libvirt/channels.js';
+import { assertLibvirtAnswers, libvirtCheckItems } from './libvirt/host-check.js';
 import { updateVm } from './vm/edit.js';
 import { readHostStats } from './vm/stats.js';
 import { EvacuationService } from './migration/evacuation.js';
@@ -75,6 +77,7 @@ export class FerryEngine extends EventEmitter {
       transport: (host) => this.transport(host),
       hostAddress: (host) => this.hostAddress(host),
       publish: (name, payload) => this.publish(name, payload),
+      hypervisor: (host) => this.hypervisor(host),
     });
     this.evacuations = new EvacuationService({
       migrations: this.migrations,
@@ -90,6 +93,7 @@ export class FerryEngine extends EventEmitter {
       connectedHosts: () => this.connections.connectedHosts(),
       publish: (host, inventory) => this.publish('inventory', { host, inventory }),
       monitorHeld: (host, vm) => this.migrations.isMigrating(host, vm),
+      hypervisor: (host) => this.hypervisor(host),
     });
     this.onEvent((event) => {
       // Where a VM runs changes with its migration's phases: both hosts are read again at once.
@@ -124,12 +128,31 @@ export class FerryEngine extends EventEmitter {
 
   async call<C extends Channel>(channel: C, input: unknown, caller: CallContext = { owner: DEFAULT_OWNER }): Promise<ChannelOutput<C>> {
     const args = parseChannelInput(channel, input);
+    const libvirtHost = await this.libvirtHostOf(channel, args);
+    if (libvirtHost !== undefined) {
+      try {
+        return await callLibvirtChannel(channel, args, { name: libvirtHost, transport: await this.transport(libvirtHost) });
+      } finally {
+        this.afterChange(channel, args);
+      }
+    }
     const handler = this.handlers[channel] as (args: ChannelArgs<C>, caller: CallContext) => Promise<ChannelOutput<C>>;
     try {
       return await handler(args, caller);
     } finally {
       this.afterChange(channel, args);
     }
+  }
+
+  /** The host a call is for, when that host is a libvirt host and the channel goes to libvirt there. */
+  private async libvirtHostOf(channel: Channel, args: unknown): Promise<string | undefined> {
+    if (!isLibvirtChannel(channel) || typeof args !== 'object' || args === null || !('host' in args) || typeof args.host !== 'string') return undefined;
+    return (await this.hypervisor(args.host)) === 'libvirt' ? args.host : undefined;
+  }
+
+  /** Who runs a saved host's VMs: Ferry's own QEMU, or libvirtd. */
+  async hypervisor(hostName: string): Promise<'ferry' | 'libvirt'> {
+    return (await this.registry.get(hostName)).hypervisor === 'libvirt' ? 'libvirt' : 'ferry';
   }
 
   /** What a call may have changed on its host is read again now, even when the call failed halfway. */
@@ -163,6 +186,7 @@ export class FerryEngine extends EventEmitter {
       uri: hostUri(host),
       autoconnect: host.autoconnect,
       state: state === undefined || state.kind === 'closed' ? 'disconnected' : state.kind,
+      hypervisor: host.hypervisor === 'libvirt' ? 'libvirt' : 'ferry',
     };
     if (state && (state.kind === 'lost' || state.kind === 'failed')) summary.stateReason = state.reason;
     if (host.transport === 'ssh') {
@@ -180,7 +204,7 @@ export class FerryEngine extends EventEmitter {
     'hosts.add': async (args) => {
       const host: SavedHost =
         args.transport === 'local'
-          ? { transport: 'local', name: args.name, autoconnect: args.autoconnect }
+          ? { transport: 'local', name: args.name, autoconnect: args.autoconnect, ...(args.hypervisor === 'libvirt' ? { hypervisor: 'libvirt' as const } : {}) }
           : {
               transport: 'ssh',
               name: args.name,
@@ -191,6 +215,7 @@ export class FerryEngine extends EventEmitter {
               ...(args.port !== undefined ? { port: args.port } : {}),
               ...(args.user !== undefined ? { user: args.user } : {}),
               ...(args.identityFile !== undefined ? { identityFile: args.identityFile } : {}),
+              ...(args.hypervisor === 'libvirt' ? { hypervisor: 'libvirt' as const } : {}),
             };
       await this.registry.assertFree(host.name);
       if (args.transport === 'ssh') {
@@ -203,6 +228,8 @@ export class FerryEngine extends EventEmitter {
       } else {
         await this.connections.get(host);
       }
+      // A libvirt host whose virsh or libvirtd is missing is not saved: the error says what to install or start.
+      if (host.hypervisor === 'libvirt') await assertLibvirtAnswers(host.name, await this.connections.get(host));
       await this.registry.add(host);
       return this.summary(host);
     },
@@ -213,11 +240,18 @@ export class FerryEngine extends EventEmitter {
     },
     'hosts.connect': async ({ name }) => {
       const host = await this.registry.get(name);
-      await this.connections.get(host);
+      const transport = await this.connections.get(host);
+      if (host.hypervisor === 'libvirt') await assertLibvirtAnswers(host.name, transport);
       return this.summary(host);
     },
     'hosts.info': async ({ host }) => readHostInfo(host, await this.transport(host)),
-    'hosts.check': async ({ host }) => checkHost(host, await this.transport(host)),
+    'hosts.check': async ({ host }) => {
+      const transport = await this.transport(host);
+      const report = await checkHost(host, transport);
+      if ((await this.hypervisor(host)) !== 'libvirt') return report;
+      const items = [...report.items, ...(await libvirtCheckItems(transport))];
+      return { ...report, ok: items.every((entry) => entry.level !== 'error'), items };
+    },
     'hosts.stats': async ({ host }) => readHostStats(await this.transport(host), host),
     'hosts.evacuate': (args) => this.evacuations.start(args),
     'evacuations.get': async ({ id }) => this.evacuations.get(id),

@@ -21,6 +21,8 @@ import { MigrationRun } from './run.js';
 import type { UndoContext } from './undo.js';
 import { releaseClaim, VmClaim } from './vm-claim.js';
 import { within } from './within.js';
+import { libvirtModes, libvirtPreflight, type HypervisorKind } from '../libvirt/migration-preflight.js';
+import { LibvirtMigrationRun } from '../libvirt/migration-run.js';
 
 /** A host that has not answered where the VM is within this long is reported unreachable. */
 const LOCATE_TIMEOUT_MS = 15_000;
@@ -31,6 +33,8 @@ export interface MigrationDependencies {
   /** The address other hosts reach this host at (its SSH address, resolved). */
   hostAddress(host: string): Promise<string>;
   publish<E extends EngineEventName>(name: E, payload: EngineEvents[E]): void;
+  /** Which kind of host this is; absent: every host is Ferry-managed. libvirt domains are migrated by libvirt. */
+  hypervisor?(host: string): Promise<HypervisorKind>;
 }
 
 /**
@@ -38,7 +42,7 @@ export interface MigrationDependencies {
  * settles journal entries whose process is gone. Read-only calls never settle anything.
  */
 export class MigrationService {
-  private readonly runs = new Map<string, MigrationRun>();
+  private readonly runs = new Map<string, MigrationRun | LibvirtMigrationRun>();
   /** "host/vm" → migration id, claimed synchronously before any await so two starts cannot race. */
   private readonly claimed = new Map<string, string>();
   private readonly journal: Journal;
@@ -58,6 +62,7 @@ export class MigrationService {
         deps.publish(name, payload);
         this.controlSockets.publish(name, payload);
       },
+      ...(deps.hypervisor ? { hypervisor: deps.hypervisor } : {}),
     };
     const layout = ferryHomeLayout(deps.home);
     this.journal = new Journal(layout.journal);
@@ -84,6 +89,7 @@ export class MigrationService {
   }
 
   async modes(args: ChannelArgs<'migrations.modes'>): Promise<ChannelOutput<'migrations.modes'>> {
+    if ((await this.hostKinds(args)).source === 'libvirt') return libvirtModes();
     const plan = await planMigration(this.deps, args);
     return availableModes(plan.sourceState, plan.disks);
   }
@@ -94,6 +100,11 @@ export class MigrationService {
    * dirty rate takes a second the user already spent in the dialog.
    */
   async check(args: ChannelArgs<'migrations.check'>): Promise<PreflightReport> {
+    const kinds = await this.hostKinds(args);
+    if (kinds.source === 'libvirt' || kinds.destination === 'libvirt') {
+      const [source, destination] = await Promise.all([this.deps.transport(args.from), this.deps.transport(args.to)]);
+      return { ...(await libvirtPreflight({ options: args, kinds, source, destination })), prediction: null };
+    }
     const early = await this.earlyChecks(args);
     const plan = await planMigration(this.deps, args);
     const [report, prediction] = await Promise.all([
@@ -108,6 +119,41 @@ export class MigrationService {
     return startEarlyChecks({ options, source, destination, destinationAddress });
   }
 
+  /** Each end's host kind; a pair with a libvirt host goes to libvirt's own migration (or is refused when mixed). */
+  private async hostKinds(args: { from: string; to: string }): Promise<{ source: HypervisorKind; destination: HypervisorKind }> {
+    const kind = (host: string) => this.deps.hypervisor?.(host) ?? Promise.resolve<HypervisorKind>('ferry');
+    const [source, destination] = await Promise.all([kind(args.from), kind(args.to)]);
+    return { source, destination };
+  }
+
+  /**
+   * A libvirt domain: pre-flight, then a LibvirtMigrationRun that leaves the move to the source's
+   * libvirtd. No journal entry or claim file on the hosts: libvirt holds the domain's job itself
+   * and refuses a second migration of it.
+   */
+  private async startLibvirt(options: ChannelArgs<'migrations.start'>, kinds: { source: HypervisorKind; destination: HypervisorKind }, startedAt: number, id: string, keys: string[]): Promise<MigrationSummary> {
+    const [source, destination, destinationAddress] = await Promise.all([this.deps.transport(options.from), this.deps.transport(options.to), options.address ?? this.deps.hostAddress(options.to)]);
+    const report = await libvirtPreflight({ options, kinds, source, destination });
+    if (!report.ok) {
+      const errors = report.items.filter((item) => item.level === 'error');
+      throw new FerryError('preflight-failed', `Pre-flight found ${errors.length} problem${errors.length === 1 ? '' : 's'}: ${errors.map((item) => item.message).join(' ')}`, {
+        hint: errors.map((item) => item.hint).filter(Boolean).join(' ') || 'Fix the problems listed and try again.',
+        details: { items: report.items },
+      });
+    }
+    const run = new LibvirtMigrationRun({ publish: this.runDeps.publish, history: this.history }, { id, options, startedAt, source, destination, destinationAddress });
+    this.runs.set(id, run);
+    const serving = this.controlSockets.serve(id, { record: () => run.record(), cancel: () => this.cancel({ id }), tune: (settings) => this.tune({ ...settings, id }) }).catch(() => undefined);
+    void run.done.finally(async () => {
+      for (const key of keys) if (this.claimed.get(key) === id) this.claimed.delete(key);
+      await serving;
+      await this.controlSockets.close(id);
+    });
+    await serving;
+    this.deps.publish('migration-update', { ...run.summary });
+    return { ...run.summary };
+  }
+
   async start(options: ChannelArgs<'migrations.start'>): Promise<MigrationSummary> {
     // The user's wait starts now: planning and pre-flight count in the total time.
     const startedAt = Date.now();
@@ -118,6 +164,18 @@ export class MigrationService {
       throw new FerryError('busy', `VM "${options.vm}" is already being migrated (migration ${holder})`, { hint: `Wait for it to end, or cancel it: \`ferry migration list\` shows it.` });
     }
     for (const key of keys) this.claimed.set(key, id);
+    const kinds = await this.hostKinds(options).catch((error: unknown) => {
+      for (const key of keys) if (this.claimed.get(key) === id) this.claimed.delete(key);
+      throw error;
+    });
+    if (kinds.source === 'libvirt' || kinds.destination === 'libvirt') {
+      try {
+        return await this.startLibvirt(options, kinds, startedAt, id, keys);
+      } catch (error) {
+        for (const key of keys) if (this.claimed.get(key) === id) this.claimed.delete(key);
+        throw error;
+      }
+    }
     let ownerLock: OwnerLock | null = null;
     const claims: VmClaim[] = [];
     try {
