@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VolumeInfo } from '../../../src-main/core/api/types.js';
+import { runFerry } from '../../support/cli-runner.js';
 import { labEngine, type LabEngine } from '../../support/lab-engine.js';
 import { rejection } from '../engine/helpers.js';
 
@@ -37,7 +38,7 @@ async function devices(host: string, pool: string): Promise<VolumeInfo[]> {
 
 async function cleanup(): Promise<void> {
   await lab.engine.call('vms.undefine', { host: 'a', name: VM }).catch(() => undefined);
-  for (const [host, pool] of [['a', 'dsk-all'], ['b', 'dsk-all'], ['a', 'dsk-links']] as const) {
+  for (const [host, pool] of [['a', 'dsk-all'], ['b', 'dsk-all'], ['a', 'dsk-links'], ['a', 'dsk-cli']] as const) {
     await lab.engine.call('pools.delete', { host, pool }).catch(() => undefined);
   }
   await lab.sh('a', `if mountpoint -q ${MOUNT_POINT}; then umount ${MOUNT_POINT}; fi; rm -rf ${MOUNT_POINT} ${LINK_DIR}`);
@@ -114,5 +115,30 @@ describe('a disk pool on a directory of device links', () => {
     await lab.engine.call('vms.define', { host: 'a', name: VM, memoryMiB: 64, vcpus: 1, disks: [{ path: `${LINK_DIR}/web.dev`, format: 'raw' }] });
     const listed = await devices('a', 'dsk-all');
     expect(listed.find((volume) => volume.path === free)?.device?.use).toEqual({ kind: 'vm', vms: [VM] });
+  });
+});
+
+describe('disk pools from the CLI', () => {
+  it('defines one on /dev when --path is left out, lists its devices with their use (one held by a VM), and still requires --path for a dir pool', async () => {
+    // The CLI shares the test engine's FERRY_HOME (saved hosts, trusted keys), as a second terminal would.
+    const env = { PATH: process.env['PATH'], HOME: work, FERRY_HOME: lab.home, LANG: 'C.UTF-8' };
+    // One pool per directory: the engine's /dev pool of the tests above goes first.
+    await lab.engine.call('pools.delete', { host: 'a', pool: 'dsk-all' });
+    const defined = await runFerry(env, ['pool', 'define', 'a', 'dsk-cli', '--type', 'disk']);
+    expect(defined.stderr).toBe('');
+    expect(defined.stdout).toContain('Defined dsk-cli (disk) /dev');
+    const listed = await runFerry(env, ['vol', 'list', 'a', 'dsk-cli']);
+    expect(listed.code).toBe(0);
+    const line = (device: string) => listed.stdout.split('\n').find((row) => row.includes(` ${device} `)) ?? '';
+    // The VM of the test above has the link to this device as its disk.
+    expect(line(free)).toMatch(new RegExp(`64\\.0 MiB\\s+loop\\s+in use by VM ${VM}`));
+    expect(line(formatted)).toContain('filesystem ext4');
+    expect(line(mounted)).toContain(`mounted at ${MOUNT_POINT}`);
+    const info = await runFerry(env, ['vol', 'info', 'a', 'dsk-cli', free.replace('/dev/', '')]);
+    expect(info.stdout).toMatch(new RegExp(`Use:\\s+in use by VM ${VM}`));
+    expect(info.stdout).toMatch(/Device:\s+\/dev\/loop\d+ \(loop\)/);
+    const noPath = await runFerry(env, ['pool', 'define', 'a', 'dsk-cli-dir', '--type', 'dir']);
+    expect(noPath.code).not.toBe(0);
+    expect(noPath.stderr).toContain('a dir pool needs --path');
   });
 });
