@@ -56,6 +56,8 @@ const { values: opts } = parseArgs({
     // Saves guest RAM on both sides after the switch-over (source stopped, destination not yet
     // continued) and counts the pages that differ: a write the migration lost, seen directly.
     'compare-ram': { type: 'boolean', default: false },
+    // MiB/s for the memory stream (Ferry's --bandwidth); unset = unlimited, as Ferry's default.
+    bandwidth: { type: 'string' },
     label: { type: 'string' },
     results: { type: 'string', default: '/tmp/q16-results' },
   },
@@ -77,7 +79,7 @@ interface Trial {
 
 const sourceQemu = opts.qemu;
 const destQemu = opts['dest-qemu'] ?? opts.qemu;
-const variant = opts.label ?? `qemu=${sourceQemu}->${destQemu} tcg=${opts.tcg} mode=${opts.mode} cache=${opts.cache}${opts.mode === 'block' ? ` copy-mode=${opts['copy-mode']}` : ''} dirty=${opts.dirty}${opts['ram-size'] ? ` ram=${opts['ram-size']}` : ''}${opts['pin-cpu'] !== undefined ? ` pin=${opts['pin-cpu']}` : ''}${opts.chain ? ' chain' : ''}${opts.order !== 'ferry' ? ` order=${opts.order}` : ''}`;
+const variant = opts.label ?? `qemu=${sourceQemu}->${destQemu} tcg=${opts.tcg} mode=${opts.mode} cache=${opts.cache}${opts.mode === 'block' ? ` copy-mode=${opts['copy-mode']}` : ''} dirty=${opts.dirty}${opts['ram-size'] ? ` ram=${opts['ram-size']}` : ''}${opts.bandwidth ? ` bw=${opts.bandwidth}MiB/s` : ''}${opts['pin-cpu'] !== undefined ? ` pin=${opts['pin-cpu']}` : ''}${opts.chain ? ' chain' : ''}${opts.order !== 'ferry' ? ` order=${opts.order}` : ''}`;
 mkdirSync(opts.results, { recursive: true });
 const resultFile = join(opts.results, 'trials.jsonl');
 
@@ -206,7 +208,7 @@ async function capabilities(source: Guest, destination: Guest, block: boolean): 
   };
   await set(source, ['events', 'return-path', ...(block ? ['pause-before-switchover'] : [])]);
   await set(destination, ['events', 'return-path', 'late-block-activate']);
-  await source.cmd('migrate-set-parameters', { 'tls-creds': '', 'max-bandwidth': 0, 'downtime-limit': DEFAULT_DOWNTIME_LIMIT_MS });
+  await source.cmd('migrate-set-parameters', { 'tls-creds': '', 'max-bandwidth': opts.bandwidth ? Number(opts.bandwidth) * 1024 * 1024 : 0, 'downtime-limit': DEFAULT_DOWNTIME_LIMIT_MS });
   await destination.cmd('migrate-set-parameters', { 'tls-creds': '' });
 }
 
