@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import type { PoolSummary, PreflightReport, VmDiskUsage, VolumeInfo } from '../../../src-main/core/api/types';
 import type { FerryApi } from '../api/types';
 import { formatBytes } from '../util/format';
@@ -25,6 +25,7 @@ export interface DiskTargetsFieldProps {
  * for a chosen device with something on it a checkbox that names the device and what is there.
  */
 export function DiskTargetsField({ api, vm, from, to, destPools, report, targets, onTargets, overwrite, onOverwrite, disabled }: DiskTargetsFieldProps) {
+  const baseId = useId();
   const [disks, setDisks] = useState<VmDiskUsage[] | null>(null);
   const [loaded, setLoaded] = useState<{ to: string; devices: VolumeInfo[] } | null>(null);
   const diskPools = destPools.filter((pool) => pool.type === 'disk' && pool.active).map((pool) => pool.name);
@@ -68,12 +69,13 @@ export function DiskTargetsField({ api, vm, from, to, destPools, report, targets
     <fieldset className="disk-targets" disabled={disabled}>
       <legend>Destination of each disk</legend>
       {diskPools.length === 0 ? <div className="field-hint">To copy a disk onto a block device of {to}, add a disk pool on {to} (Storage tab).</div> : null}
-      {disks.map((disk) => {
+      {disks.map((disk, index) => {
         const choices = deviceChoices(devices ?? [], disk.virtualSizeBytes, formatBytes);
         const chosen = targets[disk.path] ?? '';
         const choice = choices.find((entry) => entry.path === chosen);
         const found = findings.get(chosen) ?? choice?.signature ?? null;
-        const id = `disk-target-${disk.path}`;
+        // Not the path: an adopted VM's disk path may hold a space, which an id must not.
+        const id = `${baseId}-disk-${index}`;
         return (
           <div className="field wide" key={disk.path}>
             <label htmlFor={id}>
