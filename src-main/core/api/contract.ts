@@ -63,11 +63,14 @@ export const hostAddInput = z.discriminatedUnion('transport', [
     acceptNewHostKey: z.boolean().default(false),
     /** Accept the unknown key only if it has exactly this fingerprint (the one shown to the user). */
     trustFingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/).optional(),
+    /** libvirt: the host's VMs are libvirt domains, run by its libvirtd and reached with virsh over this connection. */
+    hypervisor: z.enum(['ferry', 'libvirt']).default('ferry'),
   }),
   z.object({
     transport: z.literal('local'),
     name: hostNameSchema,
     autoconnect: z.boolean().default(true),
+    hypervisor: z.enum(['ferry', 'libvirt']).default('ferry'),
   }),
 ]);
 

@@ -20,8 +20,10 @@ const savedHostSchema = z.discriminatedUnion('transport', [
     autoconnect: z.boolean().default(true),
     /** The user is not root and gets root through passwordless sudo. */
     sudo: z.boolean().optional(),
+    /** Only for libvirt hosts; absent = Ferry-managed QEMU. */
+    hypervisor: z.literal('libvirt').optional(),
   }),
-  z.object({ transport: z.literal('local'), name: hostNameSchema, autoconnect: z.boolean().default(true) }),
+  z.object({ transport: z.literal('local'), name: hostNameSchema, autoconnect: z.boolean().default(true), hypervisor: z.literal('libvirt').optional() }),
 ]);
 
 export type SavedHost = z.infer<typeof savedHostSchema>;

@@ -4,6 +4,8 @@ import { listPools } from '../storage/pools.js';
 import { listVolumes } from '../storage/volumes.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { listVms, type KnownStatus } from '../vm/lifecycle.js';
+import { listLibvirtDomains } from '../libvirt/domains.js';
+import { listLibvirtPools, listLibvirtVolumes } from '../libvirt/pools.js';
 
 export interface RefreshIntervals {
   vmsMs: number;
@@ -29,6 +31,8 @@ export interface HostInventoryOptions {
   changed: (inventory: HostInventory) => void;
   /** Whether Ferry itself holds this VM's monitor now (a migration of this process). */
   monitorHeld?: (vm: string) => boolean;
+  /** libvirt hosts are read with virsh (one `virsh domstats` for all domains); unset: Ferry-managed. */
+  hypervisor?: () => Promise<'ferry' | 'libvirt'>;
   intervals?: Partial<RefreshIntervals>;
 }
 
@@ -101,6 +105,10 @@ export class HostInventoryWatcher {
   private async readOnce(part: Part): Promise<void> {
     try {
       const transport = await this.options.transport();
+      if ((await this.options.hypervisor?.()) === 'libvirt') {
+        await this.readLibvirt(part, transport);
+        return;
+      }
       if (part === 'vms') this.update({ vms: await listVms({ name: this.options.host, transport }, { knownStatus: (vm) => this.knownStatus(vm) }) });
       else if (part === 'pools') this.update({ pools: await listPools(transport) });
       else this.update({ volumes: await this.readVolumes(transport) });
@@ -108,6 +116,18 @@ export class HostInventoryWatcher {
       if (this.stopped) return;
       const { code, message, hint } = toFerryError(error).toJSON();
       this.update({ error: { code, message, ...(hint !== undefined ? { hint } : {}) } });
+    }
+  }
+
+  private async readLibvirt(part: Part, transport: HostTransport): Promise<void> {
+    if (part === 'vms') this.update({ vms: await listLibvirtDomains({ name: this.options.host, transport }) });
+    else if (part === 'pools') this.update({ pools: await listLibvirtPools(transport) });
+    else {
+      const pools = (this.state.pools ?? (await listLibvirtPools(transport))).filter((pool) => pool.active);
+      const lists = await Promise.all(pools.map(async (pool) => [pool.name, await listLibvirtVolumes(transport, pool.name).catch(() => null)] as const));
+      const volumes: Record<string, VolumeInfo[]> = {};
+      for (const [name, list] of lists) if (list) volumes[name] = list;
+      this.update({ volumes });
     }
   }
 

@@ -12,6 +12,8 @@ export interface InventoryOptions {
   publish: (host: string, inventory: HostInventory | null) => void;
   /** Whether a migration of this process holds the VM's monitor on the host. */
   monitorHeld?: (host: string, vm: string) => boolean;
+  /** Who runs the host's VMs; libvirt hosts are read with virsh. Unset: every host is Ferry-managed. */
+  hypervisor?: (host: string) => Promise<'ferry' | 'libvirt'>;
   intervals?: Partial<RefreshIntervals>;
 }
 
@@ -73,6 +75,7 @@ export class Inventory {
       transport: () => this.options.transport(host),
       changed: (inventory) => this.options.publish(host, inventory),
       monitorHeld: (vm) => this.options.monitorHeld?.(host, vm) ?? false,
+      ...(this.options.hypervisor ? { hypervisor: () => this.options.hypervisor?.(host) ?? Promise.resolve('ferry' as const) } : {}),
       ...(this.options.intervals ? { intervals: this.options.intervals } : {}),
     });
     this.watchers.set(host, watcher);

@@ -8,7 +8,7 @@ import { apiError, deferred, fakeApi } from './fake-api.js';
 afterEach(cleanup);
 
 const FP = 'SHA256:vFAgAc1lD5aWUgZyEZL9EDTKJGZZsDSFj6niG2FT0Xk';
-const summary = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@10.0.0.5/system`, autoconnect: true, state: 'connected' });
+const summary = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@10.0.0.5/system`, autoconnect: true, state: 'connected', hypervisor: 'ferry' });
 
 function fill(label: string, value: string) {
   fireEvent.change(screen.getByLabelText(label, { exact: true }), { target: { value } });

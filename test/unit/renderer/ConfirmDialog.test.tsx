@@ -120,7 +120,7 @@ describe('HostDetails asks before removing a connection', () => {
   it('calls hosts.remove only after "Remove connection"', async () => {
     const api = fakeApi({ 'hosts.remove': ({ name }) => ({ removed: name }) });
     const store = createFerryStore(api);
-    store.getState().hostAdded({ name: 'kvm1', transport: 'ssh', uri: 'qemu+ssh://root@10.0.0.5/system', autoconnect: false, state: 'disconnected' });
+    store.getState().hostAdded({ name: 'kvm1', transport: 'ssh', uri: 'qemu+ssh://root@10.0.0.5/system', autoconnect: false, state: 'disconnected', hypervisor: 'ferry' });
     render(
       <StoreProvider store={store}>
         <HostDetails hostName="kvm1" />

@@ -11,7 +11,7 @@ import { fakeApi } from './fake-api.js';
 afterEach(cleanup);
 
 const MiB = 1024 * 1024;
-const host = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${name}/system`, address: name, autoconnect: true, state: 'connected' });
+const host = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${name}/system`, address: name, autoconnect: true, state: 'connected', hypervisor: 'ferry' });
 const modes: ModeAvailability[] = [
   { mode: 'live', possible: false, reason: 'No shared storage', recommended: false },
   { mode: 'block', possible: true, reason: 'Copies the disks', recommended: false },

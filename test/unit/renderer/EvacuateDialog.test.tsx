@@ -7,7 +7,7 @@ import { apiError, deferred, fakeApi } from './fake-api.js';
 
 afterEach(cleanup);
 
-const host = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${name}/system`, address: name, autoconnect: true, state: 'connected' });
+const host = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${name}/system`, address: name, autoconnect: true, state: 'connected', hypervisor: 'ferry' });
 const hosts = [host('a'), host('b'), host('c')];
 const vm = (name: string, state: VmSummary['state'] = 'running'): VmSummary => ({ name, host: 'a', state, memoryMiB: 128, vcpus: 1, defined: true });
 const vms = [vm('web'), vm('db'), vm('old', 'shutoff')];

@@ -22,7 +22,7 @@ const failing: HostCheckReport = {
 function showHost(handlers: Parameters<typeof fakeApi>[0]) {
   const api = fakeApi({ 'hosts.info': () => new Promise(() => undefined), ...handlers });
   const store = createFerryStore(api);
-  store.getState().hostAdded({ name: 'kvm1', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connected' });
+  store.getState().hostAdded({ name: 'kvm1', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connected', hypervisor: 'ferry' });
   render(
     <StoreProvider store={store}>
       <HostDetails hostName="kvm1" />

@@ -7,7 +7,7 @@ import { apiError, fakeApi } from './fake-api.js';
 
 afterEach(cleanup);
 
-const host = (name: string, address: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${address}/system`, address, autoconnect: true, state: 'connected' });
+const host = (name: string, address: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${address}/system`, address, autoconnect: true, state: 'connected', hypervisor: 'ferry' });
 const hosts = [host('a', '10.0.0.1'), host('b', '10.0.0.2'), host('c', '10.0.0.3')];
 const modes: ModeAvailability[] = [
   { mode: 'live', possible: false, reason: 'The disks are not on storage both hosts share', recommended: false },

@@ -76,7 +76,7 @@ describe('guardUnloadDuring', () => {
 });
 
 describe('MigrateDialog check status', () => {
-  const host = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${name}/system`, address: name, autoconnect: true, state: 'connected' });
+  const host = (name: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${name}/system`, address: name, autoconnect: true, state: 'connected', hypervisor: 'ferry' });
   const modes: ModeAvailability[] = [{ mode: 'block', possible: true, reason: 'Copies the disks while the VM runs', recommended: true }];
 
   it('announces checking and then the outcome with its counts', async () => {

@@ -78,7 +78,7 @@ describe('host addresses in forms', () => {
   });
 
   it('MigrateDialog refuses a migration address that starts with "-"', async () => {
-    const host = (name: string, address: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${address}/system`, address, autoconnect: true, state: 'connected' });
+    const host = (name: string, address: string): HostSummary => ({ name, transport: 'ssh', uri: `qemu+ssh://root@${address}/system`, address, autoconnect: true, state: 'connected', hypervisor: 'ferry' });
     const modes: ModeAvailability[] = [{ mode: 'block', possible: true, reason: 'Copies the disks while the VM runs', recommended: true }];
     const api = fakeApi({ 'migrations.modes': () => modes });
     render(<MigrateDialog api={api} vm="vm1" from="a" hosts={[host('a', '10.0.0.1'), host('b', '10.0.0.2')]} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);

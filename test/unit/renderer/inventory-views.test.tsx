@@ -15,7 +15,7 @@ const inventory = (vms: VmSummary[] | null): HostInventory => ({ host: 'kvm1', v
 
 function world() {
   const store = createFerryStore(fakeApi({ 'hosts.info': () => new Promise(() => undefined) }));
-  store.getState().hostAdded({ name: 'kvm1', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connected' });
+  store.getState().hostAdded({ name: 'kvm1', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connected', hypervisor: 'ferry' });
   return store;
 }
 

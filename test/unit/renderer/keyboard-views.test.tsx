@@ -43,7 +43,7 @@ describe('History rows with the keyboard', () => {
 describe('Toolbar with the keyboard', () => {
   function showToolbar() {
     const store = createFerryStore(fakeApi({}));
-    store.getState().hostAdded({ name: 'kvm1', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connected' });
+    store.getState().hostAdded({ name: 'kvm1', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connected', hypervisor: 'ferry' });
     render(
       <StoreProvider store={store}>
         <Toolbar link="open" />

@@ -35,7 +35,7 @@ describe('store', () => {
     const api = fakeApi({});
     const store = createFerryStore(api);
     connectEvents(store);
-    store.getState().hostAdded({ name: 'a', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connecting' });
+    store.getState().hostAdded({ name: 'a', transport: 'local', uri: 'qemu:///system', autoconnect: true, state: 'connecting', hypervisor: 'ferry' });
     api.emit({ name: 'host-state', payload: { host: 'a', state: 'lost', reason: 'timeout' } });
     expect(store.getState().hosts[0]).toMatchObject({ state: 'lost', stateReason: 'timeout' });
     api.emit({ name: 'migration-update', payload: summary });
