@@ -32,7 +32,7 @@ export function MigrationReportView({ report, inDoubtActions }: { report: Migrat
           ['Finished', formatTime(report.finishedAt)],
           ['Setup time', formatDuration(report.setupTimeMs)],
           ...report.disks.map((d): [string, string] => [`Disk ${d.device}`, `${formatBytes(d.bytes)} · ${d.path}`]),
-          ['Options', Object.entries(report.options).map(([k, v]) => `${k}=${String(v)}`).join(', ') || '—'],
+          ['Options', Object.entries(report.options).map(([k, v]) => `${k}=${optionText(v)}`).join(', ') || '—'],
         ]}
       />
     </section>
@@ -46,4 +46,11 @@ export function Stat({ label, value, tone }: { label: string; value: string; ton
       <div className="stat-value">{value}</div>
     </div>
   );
+}
+
+/** An option as the user gave it: lists joined, maps (diskTargets) as source → destination. */
+function optionText(value: unknown): string {
+  if (Array.isArray(value)) return value.map(optionText).join(' ');
+  if (value !== null && typeof value === 'object') return Object.entries(value).map(([key, inner]) => `${key} → ${optionText(inner)}`).join('; ');
+  return String(value);
 }

@@ -114,6 +114,11 @@ describe('MigrationReportView: where the VM was found', () => {
     expect(screen.getByRole('alert').textContent).toContain('Failed: QEMU on b exited');
   });
 
+  it('shows the options as given, disk targets as source → destination', () => {
+    render(<MigrationReportView report={report({ outcome: 'completed', options: { transport: 'tls', diskTargets: { '/srv/a.raw': '/dev/vg0/web' }, overwriteDevices: ['/dev/vg0/web'] } })} />);
+    expect(screen.getByText('transport=tls, diskTargets=/srv/a.raw → /dev/vg0/web, overwriteDevices=/dev/vg0/web')).toBeTruthy();
+  });
+
   it('claims nothing when a report has no locations', () => {
     expect(foundOnText([])).toBe('not recorded');
     expect(foundOnText(undefined)).toBe('not recorded');
