@@ -59,3 +59,17 @@ export function resolveHostUrisInArgs(args: string[], hosts: SavedHost[]): strin
     return option?.[1] !== undefined && option[2] !== undefined && isHostUri(option[2]) ? `${option[1]}${resolveHostUri(option[2], hosts)}` : arg;
   });
 }
+
+/** Where `ferry host add NAME URI` connects: a libvirt URI always means a libvirt host. */
+export type HostAddTarget = { transport: 'local' } | { transport: 'ssh'; address: string; user?: string; port?: number };
+
+/**
+ * The connection a libvirt URI names, for saving it as a new host: this machine for qemu:///system,
+ * else SSH to the URI's user, address and port (a port left out stays unset, so ~/.ssh/config may give one).
+ */
+export function hostAddTargetFromUri(text: string): HostAddTarget {
+  if (text === LOCAL_URI) return { transport: 'local' };
+  const { user, address, port } = parseHostUri(text);
+  const portGiven = SSH_URI.exec(text)?.[3] !== undefined;
+  return { transport: 'ssh', address, ...(user !== undefined ? { user } : {}), ...(portGiven ? { port } : {}) };
+}

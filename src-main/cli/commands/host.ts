@@ -5,6 +5,7 @@ import { isFerryError } from '../../core/errors.js';
 import { FerryError } from '../../core/errors.js';
 import { formatBytes, printError, printResult, table } from '../output.js';
 import { cliEngine, jsonFlag, runChannel } from '../run.js';
+import { hostAddTargetFromUri, isHostUri } from '../host-uri.js';
 
 function parseSshTarget(target: string): { user?: string; address: string; port?: number } {
   const match = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(target);
@@ -15,7 +16,12 @@ function parseSshTarget(target: string): { user?: string; address: string; port?
   return result;
 }
 
-const describeHost = (host: HostSummary) => `${host.name}  ${host.uri}${host.sudo ? ' (sudo)' : ''}  ${host.state}${host.stateReason ? ` (${host.stateReason})` : ''}`;
+function withoutTransport(target: { transport: 'ssh'; address: string; user?: string; port?: number }): { address: string; user?: string; port?: number } {
+  const { transport: _transport, ...rest } = target;
+  return rest;
+}
+
+const describeHost = (host: HostSummary) => `${host.name}  ${host.uri}${host.sudo ? ' (sudo)' : ''}${host.hypervisor === 'libvirt' ? ' (libvirt)' : ''}  ${host.state}${host.stateReason ? ` (${host.stateReason})` : ''}`;
 
 async function askTrust(fingerprint: string, keyType: string, name: string): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -146,27 +152,40 @@ export function hostCommand(): Command {
   const host = new Command('host').description('saved connections to hypervisor hosts');
 
   host
-    .command('add <name>')
-    .description('add a host reached over SSH (or this machine with --local)')
+    .command('add <name> [uri]')
+    .description('add a host reached over SSH (or this machine with --local); a URI qemu+ssh://USER@HOST[:PORT]/system adds a libvirt host')
     .option('--ssh <target>', 'USER@ADDRESS[:PORT] (ADDRESS may be an alias from ~/.ssh/config)')
     .option('--local', 'manage this machine directly, without SSH')
+    .option('--libvirt', 'the host\'s VMs are libvirt domains: Ferry runs virsh on it over the same connection')
     .option('--identity <file>', 'private key file to log in with')
     .option('--sudo', 'the SSH user is not root: run Ferry\'s commands on the host with passwordless sudo')
     .option('--password-stdin', 'read a password (or key passphrase) from standard input')
     .option('--accept-new-host-key', 'trust the host key if this host is not known yet (a changed key is never accepted)')
     .option('--trust-fingerprint <sha256>', 'trust an unknown host key only if it has this fingerprint')
-    .action(async (name: string, options: { ssh?: string; local?: boolean; identity?: string; sudo?: boolean; passwordStdin?: boolean; acceptNewHostKey?: boolean; trustFingerprint?: string }, command: Command) => {
+    .action(async (name: string, uri: string | undefined, options: { ssh?: string; local?: boolean; libvirt?: boolean; identity?: string; sudo?: boolean; passwordStdin?: boolean; acceptNewHostKey?: boolean; trustFingerprint?: string }, command: Command) => {
       const json = jsonFlag(command);
-      if (Boolean(options.ssh) === Boolean(options.local)) {
-        printError(new FerryError('invalid-input', 'Give exactly one of --ssh USER@ADDRESS[:PORT] or --local'), { json });
+      if ([options.ssh !== undefined, options.local === true, uri !== undefined].filter(Boolean).length !== 1) {
+        printError(new FerryError('invalid-input', 'Give exactly one of --ssh USER@ADDRESS[:PORT], --local or a URI qemu+ssh://USER@HOST[:PORT]/system'), { json });
         return;
       }
-      if (options.local) {
-        await runChannel(command, 'hosts.add', { transport: 'local', name }, describeHost);
+      if (uri !== undefined && !isHostUri(uri)) {
+        printError(new FerryError('invalid-input', `"${uri}" is not a libvirt URI`, { hint: 'Write it as qemu+ssh://[USER@]ADDRESS[:PORT]/system, or use --ssh USER@ADDRESS[:PORT] (add --libvirt for a libvirt host).' }), { json });
+        return;
+      }
+      let fromUri: ReturnType<typeof hostAddTargetFromUri> | undefined;
+      try {
+        fromUri = uri === undefined ? undefined : hostAddTargetFromUri(uri);
+      } catch (error) {
+        printError(error, { json });
+        return;
+      }
+      const hypervisor = options.libvirt === true || fromUri !== undefined ? ('libvirt' as const) : ('ferry' as const);
+      if (options.local || fromUri?.transport === 'local') {
+        await runChannel(command, 'hosts.add', { transport: 'local', name, hypervisor }, describeHost);
         return;
       }
       try {
-        const target = parseSshTarget(options.ssh ?? '');
+        const target = fromUri?.transport === 'ssh' ? withoutTransport(fromUri) : parseSshTarget(options.ssh ?? '');
         let secret: string | undefined;
         if (options.passwordStdin) {
           const chunks: Buffer[] = [];
@@ -182,6 +201,7 @@ export function hostCommand(): Command {
           ...(secret !== undefined ? (options.identity ? { passphrase: secret } : { password: secret }) : {}),
           acceptNewHostKey: options.acceptNewHostKey === true,
           ...(options.trustFingerprint ? { trustFingerprint: options.trustFingerprint } : {}),
+          hypervisor,
         };
         let result: HostSummary;
         try {
@@ -204,7 +224,7 @@ export function hostCommand(): Command {
     .description('list saved hosts')
     .action(async (_options: object, command: Command) => {
       await runChannel(command, 'hosts.list', {}, (hosts) =>
-        hosts.length === 0 ? 'No hosts yet: add one with `ferry host add NAME --ssh USER@ADDRESS`.' : table(['NAME', 'URI', 'STATE'], hosts.map((entry) => [entry.name, entry.uri, entry.state])),
+        hosts.length === 0 ? 'No hosts yet: add one with `ferry host add NAME --ssh USER@ADDRESS`.' : table(['NAME', 'URI', 'STATE', 'KIND'], hosts.map((entry) => [entry.name, entry.uri, entry.state, entry.hypervisor])),
       );
     });
 
