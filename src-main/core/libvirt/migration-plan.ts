@@ -13,8 +13,12 @@ export function libvirtBandwidth(mibps: number): string {
  * process Ferry started (both p2p and the direct client mode work through the forwarded socket).
  * The data goes host to host, to the address Ferry knows for the destination.
  */
-export function liveMigrateArgs(options: LibvirtMigrationOptions, destinationUri: string, destinationAddress: string): string[] {
+export function liveMigrateArgs(options: LibvirtMigrationOptions, destinationUri: string, destinationAddress: string, provenShared = false): string[] {
   const args = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--verbose'];
+  // libvirt trusts only file systems it knows to be shared (NFS, GFS2, …) and calls any other
+  // storage unsafe. Ferry has proven each disk is the very same file on both hosts (a marker file
+  // and the inode), which is what libvirt's check stands in for.
+  if (options.mode === 'live' && provenShared) args.push('--unsafe');
   if (options.mode === 'block') args.push(options.incremental ? '--copy-storage-inc' : '--copy-storage-all');
   if (options.postcopy) args.push('--postcopy');
   if (options.autoConverge) args.push('--auto-converge');

@@ -1,5 +1,6 @@
 import type { ModeAvailability, PreflightItem, PreflightReport } from '../api/types.js';
 import { isFerryError } from '../errors.js';
+import { isSameFile } from '../migration/disks.js';
 import { shellCommand } from '../ssh/shell.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { parseDomainXml, type ParsedDomain } from './domain-xml.js';
@@ -66,6 +67,8 @@ async function destinationChecks(input: LibvirtPreflightInput, domain: ParsedDom
   for (const path of files) {
     if (options.mode === 'live' && !present.has(path)) {
       items.push({ level: 'error', check: 'storage', message: `${path} is not on ${options.to}: a live migration without a disk copy needs the disks on storage both hosts see.`, hint: 'Use a block migration (copies the disks), or put the disk on shared storage.' });
+    } else if (options.mode === 'live' && !(await isSameFile(input.source, destination, path))) {
+      items.push({ level: 'error', check: 'storage', message: `${path} on ${options.to} is another file of the same name, not the same storage.`, hint: 'Use a block migration (copies the disks), or put the disk on storage both hosts share.' });
     }
     if (options.mode !== 'live' && present.has(path) && !options.reuseImages) {
       items.push({ level: 'error', check: 'storage', message: `${path} already exists on ${options.to}; Ferry will not overwrite it.`, hint: 'Remove it there, or pass reuseImages (--reuse-images) to copy over it.' });

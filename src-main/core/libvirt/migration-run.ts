@@ -1,6 +1,7 @@
 import type { ChannelArgs, EngineEventName, EngineEvents } from '../api/contract.js';
 import type { MigrationPhase, MigrationRecord, MigrationReport, MigrationSample, MigrationSummary, VmLocation } from '../api/types.js';
 import { FerryError, isFerryError, toFerryError } from '../errors.js';
+import { isSameFile } from '../migration/disks.js';
 import type { History } from '../migration/history.js';
 import type { HostTransport } from '../ssh/transport.js';
 import { runStateFromLibvirtText } from './domain-state.js';
@@ -139,7 +140,8 @@ export class LibvirtMigrationRun {
       if (this.controller.signal.aborted) throw cancelledError();
       this.setPhase(options.mode === 'block' ? 'copying-disks' : 'memory');
       this.liveJob = true;
-      const args = liveMigrateArgs(options, bridge.uri, destinationAddress);
+      const provenShared = options.mode === 'live' && (await Promise.all(this.disks.map((disk) => isSameFile(source, destination, disk.path)))).every(Boolean);
+      const args = liveMigrateArgs(options, bridge.uri, destinationAddress, provenShared);
       const migrating = source.exec(virshCommand(args), { timeoutMs: null });
       const polling = this.pollJob(migrating);
       const result = await migrating;
