@@ -167,6 +167,8 @@ export class LibvirtMigrationRun {
     void migrating.finally(() => (finished = true)).catch(() => undefined);
     const { source, options } = this.setup;
     while (!finished) {
+      // A cancel that came before libvirt had the job running found nothing to abort: ask again.
+      if (this.controller.signal.aborted) await source.exec(virshCommand(['domjobabort', options.vm]), { timeoutMs: 10_000 }).catch(() => undefined);
       const read = await source.exec(virshCommand(['domjobinfo', '--rawstats', options.vm]), { timeoutMs: 10_000 }).catch(() => null);
       if (read?.code === 0) {
         const stats = parseJobStats(read.stdout);
