@@ -172,11 +172,16 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
     await forget(name, disk);
   }, 600_000);
 
-  it('cancel during the disk copy leaves the domain running on a only', async () => {
+  it('tunes the running job, and cancel during the disk copy leaves the domain running on a only', async () => {
     const { name, disk } = await startDomain('cxl', IMAGE_DIR);
     // A slow copy, so the cancel lands while libvirt is still copying the disk.
     const id = await migrate(name, 'block', { bandwidthMiBps: 2 });
     await waitFor(async () => samplesOf(id).some((sample) => sample.phase === 'copying-disks' && (sample.disks[0]?.transferredBytes ?? 0) > 0), 60_000, 'the disk copy to start');
+    // Live tuning reaches libvirt's job on the source.
+    await le.engine.call('migrations.tune', { id, bandwidthMiBps: 3, downtimeMs: 450 });
+    expect((await virsh(labHostOf(LA), ['migrate-getspeed', name])).stdout.trim()).toBe('3');
+    expect((await virsh(labHostOf(LA), ['migrate-getmaxdowntime', name])).stdout.trim()).toBe('450');
+    await expect(le.engine.call('migrations.tune', { id, startPostcopy: true })).rejects.toThrow(/not started with postcopy/);
     await le.engine.call('migrations.cancel', { id });
     const record = await le.engine.migrations.settled(id);
     expect(reportOf(record).outcome).toBe('cancelled');
