@@ -132,7 +132,7 @@ export async function libvirtDomainDetails(host: LibvirtHost, name: string): Pro
     vcpus: domain.vcpus,
     defined: facts.persistent,
     managedBy: 'libvirt',
-    definition: definitionFromDomain(domain),
+    definition: { ...definitionFromDomain(domain), autostart: facts.autostart },
     // libvirt owns the monitor, the serial line and the display; Ferry opens none of them itself.
     qmpSocket: '',
     serialLog: domain.serialFile ?? '',

@@ -99,7 +99,8 @@ describe('a libvirt host: its domains, their lifecycle, pools and volumes throug
   });
 
   it('sets and clears the autostart flag, and refuses hardware changes with what to use instead', async () => {
-    expect((await le.engine.call('vms.update', { host: LV, name: domain, autostart: true })).libvirt?.autostart).toBe(true);
+    const autostarted = await le.engine.call('vms.update', { host: LV, name: domain, autostart: true });
+    expect([autostarted.libvirt?.autostart, autostarted.definition?.autostart]).toEqual([true, true]);
     expect((await virsh(hostA(), ['dominfo', domain])).stdout).toMatch(/Autostart:\s+enable/);
     expect((await le.engine.call('vms.update', { host: LV, name: domain, autostart: false })).libvirt?.autostart).toBe(false);
     expect((await virsh(hostA(), ['dominfo', domain])).stdout).toMatch(/Autostart:\s+disable/);
