@@ -10,6 +10,12 @@
  *
  *   npx tsx test/bench/guest-crash-experiment.ts --runs 30 --mode block --qemu 7.2 --tcg multi
  *
+ * The crash is rare on an idle machine; it comes from writes QEMU 7.2 under TCG loses while it
+ * copies RAM, and a slow memory stream widens that window. This reproduces it in about half the
+ * runs and shows the lost writes directly (--compare-ram), with no need to wait for a crash:
+ *
+ *   npx tsx test/bench/guest-crash-experiment.ts --runs 8 --chain --watch 5 --compare-ram --dirty 4 --bandwidth 16
+ *
  * Only 127.0.0.1 ports 47100-47199 and /tmp/q16-* are used; every QEMU it starts is killed by pid.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
