@@ -51,6 +51,14 @@ export async function libvirtPreflight(input: LibvirtPreflightInput): Promise<Pr
   if (options.mode !== 'offline' && !running) {
     items.push({ level: 'error', check: 'state', message: `"${options.vm}" is not running on ${options.from}; a live migration needs a running domain.`, hint: 'Start it first, or migrate it offline.' });
   }
+  if (options.transport === 'tls') {
+    items.push({
+      level: 'warning',
+      check: 'encryption',
+      message: 'libvirt sends the memory and disks between the hosts unencrypted: its own TLS needs certificates on both hosts, which Ferry does not set up (only the libvirt connection goes through Ferry\'s SSH).',
+      hint: 'Migrate over a trusted network (--transport tcp says so), or set up libvirt\'s migration TLS on both hosts.',
+    });
+  }
   items.push(...(await destinationChecks(input, domain)));
   return finish(items);
 }

@@ -166,13 +166,18 @@ export class LibvirtMigrationRun {
     let finished = false;
     void migrating.finally(() => (finished = true)).catch(() => undefined);
     const { source, options } = this.setup;
+    let downtimeSet = false;
     while (!finished) {
       // A cancel that came before libvirt had the job running found nothing to abort: ask again.
       if (this.controller.signal.aborted) await source.exec(virshCommand(['domjobabort', options.vm]), { timeoutMs: 10_000 }).catch(() => undefined);
       const read = await source.exec(virshCommand(['domjobinfo', '--rawstats', options.vm]), { timeoutMs: 10_000 }).catch(() => null);
       if (read?.code === 0) {
         const stats = parseJobStats(read.stdout);
-        if (stats.jobType === JOB_RUNNING) this.sampleFrom(stats);
+        if (stats.jobType === JOB_RUNNING) {
+          // virsh migrate takes no downtime limit: it is set on the job as soon as there is one.
+          if (!downtimeSet && options.downtimeMs !== undefined) downtimeSet = (await source.exec(virshCommand(['migrate-setmaxdowntime', options.vm, String(options.downtimeMs)])).catch(() => null))?.code === 0;
+          this.sampleFrom(stats);
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
     }
