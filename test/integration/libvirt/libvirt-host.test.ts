@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostInventory } from '../../../src-main/core/api/types.js';
 import { shellCommand } from '../../../src-main/core/ssh/shell.js';
@@ -162,5 +164,11 @@ describe('a libvirt host: its domains, their lifecycle, pools and volumes throug
       hint: expect.stringContaining('systemctl start libvirtd'),
     });
     expect((await le.engine.call('hosts.list', {})).some((host) => host.name === 'lv-core-here')).toBe(false);
+    // Saved earlier (here: written into hosts.json by hand), connecting to it gives the same refusal.
+    const hostsFile = join(le.home, 'hosts.json');
+    const saved = JSON.parse(readFileSync(hostsFile, 'utf8')) as { version: 1; hosts: unknown[] };
+    writeFileSync(hostsFile, JSON.stringify({ ...saved, hosts: [...saved.hosts, { transport: 'local', name: 'lv-core-here', autoconnect: false, hypervisor: 'libvirt' }] }));
+    await expect(le.engine.call('hosts.connect', { name: 'lv-core-here' })).rejects.toMatchObject({ code: 'connection-failed', hint: expect.stringContaining('systemctl start libvirtd') });
+    expect((await le.engine.call('hosts.connect', { name: LV })).hypervisor).toBe('libvirt');
   });
 });
