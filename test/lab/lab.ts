@@ -13,7 +13,8 @@ import {
   bridgeExists, deleteLabLinks, deleteNamespace, ensureBridge, ensureHostNetwork, labNamespaces, netnsExists, netnsPids,
 } from './network.js';
 import { ensureKey, fingerprint, publicKey, recordedSshdPid, sshdPid, startSshd } from './sshd.js';
-import type { LabHost, LabState, LabStatus, LabUpOptions } from './types.js';
+import { ensureQemu10, type QemuBind } from './qemu-versions.js';
+import type { LabHost, LabQemu, LabState, LabStatus, LabUpOptions } from './types.js';
 
 export type { LabStatus, LabHost, LabUpOptions } from './types.js';
 
@@ -38,6 +39,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   chmodSync(p.authorizedKeys, 0o644);
 
   const wanted = Array.from({ length: count }, (_, i) => hostLayout(i, dir));
+  const qemu = wanted.map((_, i): LabQemu => opts.qemu?.[i] ?? '7.2');
+  const binds: QemuBind[] = qemu.includes('10.0') ? (await ensureQemu10(log, dir)).binds : [];
+  const running = recordedQemu(dir);
   // A previous lab with more hosts leaves namespaces this one does not own; remove them.
   for (const ns of labNamespaces()) {
     if (!wanted.some((h) => h.name === ns)) await removeHost(ns);
@@ -47,18 +51,25 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
   for (const h of wanted) {
     mkdirSync(`${h.ferryDir}/images`, { recursive: true });
     await ensureKey(h.hostKey, `${h.name}-host`);
+    const index = wanted.indexOf(h);
+    const wantedQemu = qemu[index] ?? '7.2';
+    // The QEMU a host runs is mounted in its namespace when it starts: another one means a new host.
+    if (sshdPid(h) !== undefined && (running[index] ?? '7.2') !== wantedQemu) {
+      log(`${h.name}: restarting with QEMU ${wantedQemu}`);
+      await removeHost(h.name);
+    }
     const healthy = sshdPid(h) !== undefined;
     // An sshd stranded in a deleted namespace keeps its veth alive; stop it before rebuilding.
     const stale = healthy ? undefined : recordedSshdPid(h);
     if (stale !== undefined) await killAll([stale]);
     await ensureHostNetwork(h);
     if (!healthy) {
-      log(`${h.name}: starting sshd on ${h.address}`);
-      await startSshd(h, dir);
+      log(`${h.name}: starting sshd on ${h.address} (QEMU ${wantedQemu})`);
+      await startSshd(h, dir, wantedQemu === '10.0' ? binds : []);
     }
   }
   writeFileSync(p.knownHosts, wanted.map((h) => knownHostsLine(h)).join('\n') + '\n');
-  const state: LabState = { hosts: count, accel };
+  const state: LabState = { hosts: count, accel, qemu };
   writeFileSync(p.stateFile, JSON.stringify(state, null, 2) + '\n');
 
   const status = labStatus();
@@ -124,6 +135,13 @@ function knownHostsLine(h: HostLayout): string {
   return `${h.address} ${publicKey(h.hostKey)}`;
 }
 
+/** The QEMU each host of the lab last brought up runs, as recorded. */
+function recordedQemu(dir: string): LabQemu[] {
+  const file = labPaths(dir).stateFile;
+  if (!existsSync(file)) return [];
+  return (JSON.parse(readFileSync(file, 'utf8')) as LabState).qemu ?? [];
+}
+
 /** Current lab as found on the system (not just as last recorded); null unless every part is up. */
 export function labStatus(): LabStatus | null {
   const dir = labDir();
@@ -150,6 +168,7 @@ export function labStatus(): LabStatus | null {
       runDir: HOST_RUN_DIR,
       sharedDir: HOST_SHARED_DIR,
       sshdPid: pid,
+      qemu: state.qemu?.[i] ?? '7.2',
     });
   }
   return {

@@ -4,6 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync,
 import { connect } from 'node:net';
 import { run, sleep } from './exec.js';
 import { HOST_RUN_DIR, HOST_SHARED_DIR, HOST_STATE_DIR, labPaths, type HostLayout } from './layout.js';
+import type { QemuBind } from './qemu-versions.js';
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -57,10 +58,13 @@ export function writeSshdConfig(h: HostLayout, dir: string): void {
  * a tmpfs that re-exposes their original entries, so /var/lib/ferry and /srv/ferry-shared can be
  * mount points without creating anything in the root namespace's /var/lib or /srv.
  */
-export function mountScript(h: HostLayout, dir: string): string {
+export function mountScript(h: HostLayout, dir: string, qemuBinds: readonly QemuBind[] = []): string {
   const p = labPaths(dir);
+  // Another QEMU for this host only: its files mounted over the system's, in this namespace.
+  const qemu = qemuBinds.map((bind) => `mount --bind '${bind.source}' '${bind.target}'`).join('\n');
   return `set -e
 mount --make-rprivate /
+${qemu}
 mount -t tmpfs -o mode=755 ferry-lab-run /run
 mkdir -p /run/sshd /run/ferry /run/lock
 chmod 755 /run/sshd
@@ -119,7 +123,7 @@ export function sshdPid(h: HostLayout): number | undefined {
   }
 }
 
-export async function startSshd(h: HostLayout, dir: string): Promise<number> {
+export async function startSshd(h: HostLayout, dir: string, qemuBinds: readonly QemuBind[] = []): Promise<number> {
   mkdirSync(`${h.ferryDir}/images`, { recursive: true });
   writeSshdConfig(h, dir);
   // Checked the way it will run: in a private /run, where sshd's privilege separation directory
@@ -129,7 +133,7 @@ export async function startSshd(h: HostLayout, dir: string): Promise<number> {
   // detached + unref: sshd must outlive the CLI or test process that started it.
   const child = spawn(
     'ip',
-    ['netns', 'exec', h.name, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', mountScript(h, dir)],
+    ['netns', 'exec', h.name, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', mountScript(h, dir, qemuBinds)],
     // A minimal environment: sessions should not see whatever the caller (CI, an editor) exported.
     { detached: true, stdio: ['ignore', logFd, logFd], env: { PATH: SYSTEM_PATH, LANG: 'C.UTF-8' } },
   );

@@ -2,6 +2,9 @@
 
 export type Accel = 'tcg' | 'kvm';
 
+/** The QEMU a lab host runs: Debian 12's, or 10.0 from bookworm-backports (test/lab/qemu-versions.ts). */
+export type LabQemu = '7.2' | '10.0';
+
 export interface LabGuest {
   kernel: string;
   initrd: string;
@@ -22,6 +25,7 @@ export interface LabHost {
   runDir: string;
   sharedDir: string;
   sshdPid: number;
+  qemu: LabQemu;
 }
 
 export interface LabStatus {
@@ -36,6 +40,8 @@ export interface LabStatus {
 
 export interface LabUpOptions {
   hosts?: number;
+  /** QEMU per host, by index (0 = a); hosts not named run Debian's 7.2. */
+  qemu?: Partial<Record<number, LabQemu>>;
   /** Progress lines; the CLI prints them, tests usually leave this out. */
   log?: (line: string) => void;
 }
@@ -44,4 +50,6 @@ export interface LabUpOptions {
 export interface LabState {
   hosts: number;
   accel: Accel;
+  /** Per host; absent in a lab brought up before hosts could differ (all 7.2). */
+  qemu?: LabQemu[];
 }

@@ -144,13 +144,22 @@ function localChecks(facts: PreflightFacts, modes: ModeAvailability[]): Collecto
   const splitAt = items.length;
 
   // QEMU and machine type.
+  const olderDestination = compareVersions(facts.destinationInfo.qemuVersion, facts.sourceInfo.qemuVersion) < 0;
   if (!facts.destinationInfo.machineTypes.includes(definition.machineType)) {
-    error('machine', `QEMU ${facts.destinationInfo.qemuVersion} on ${options.to} has no machine type ${definition.machineType}.`, 'Install a QEMU on the destination that offers it (a newer QEMU keeps the old versioned types).');
+    // The usual case in a rolling upgrade: a VM created on an upgraded host got that QEMU's newest type.
+    const hint = olderDestination
+      ? `A QEMU has only the machine types of its own release and older: ${definition.name} can move to ${options.to} only if it is created (or redefined while stopped) with a type ${options.to} has too, e.g. ${facts.destinationInfo.defaultMachineType} — during a rolling upgrade, create VMs with the oldest host's type. Or upgrade QEMU on ${options.to}.`
+      : 'Install a QEMU on the destination that offers it (a newer QEMU keeps the old versioned types).';
+    error('machine', `QEMU ${facts.destinationInfo.qemuVersion} on ${options.to} has no machine type ${definition.machineType}.`, hint);
   } else {
     ok('machine', `${options.to} offers machine type ${definition.machineType}.`);
   }
-  if (compareVersions(facts.destinationInfo.qemuVersion, facts.sourceInfo.qemuVersion) < 0 && options.mode !== 'offline') {
-    warning('qemu', `The destination runs an older QEMU (${facts.destinationInfo.qemuVersion}) than the source (${facts.sourceInfo.qemuVersion}).`, 'Migrating to an older QEMU is not supported upstream and may fail.');
+  if (olderDestination && options.mode !== 'offline') {
+    warning(
+      'qemu',
+      `The destination runs an older QEMU (${facts.destinationInfo.qemuVersion}) than the source (${facts.sourceInfo.qemuVersion}).`,
+      'QEMU supports moving a running VM to an older release only with a machine type both have, which this VM has; Ferry tests 10.0 → 7.2 this way in live and block mode (see the README\'s compatibility table). Other pairs are not tested.',
+    );
   }
   if (definition.accel === 'kvm' && !facts.destinationInfo.kvmUsable) error('accel', `${definition.name} needs KVM, which ${options.to} cannot use.`, 'Enable KVM there or define the VM with accel tcg or auto.');
   items.push(...cpuModelCheck(definition, facts.sourceInfo, facts.destinationInfo, options));
