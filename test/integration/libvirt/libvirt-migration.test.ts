@@ -49,11 +49,13 @@ async function assertTicking(saved: string, name: string): Promise<void> {
 }
 
 /** Defines and starts the lab guest as a libvirt domain on la, writing records to its qcow2 disk. */
-async function startDomain(prefix: string, directory: string): Promise<{ name: string; disk: string }> {
+async function startDomain(prefix: string, directory: string, prefillMiB = 0): Promise<{ name: string; disk: string }> {
   const name = uniqueName(`lv-mig-${prefix}`);
   const disk = `${directory}/${name}.qcow2`;
   made.push({ name, disk });
   await shOn(LA, `mkdir -p ${directory} && qemu-img create -q -f qcow2 ${disk} 64M`);
+  // Data past the records (which start at sector 1), so a block copy has real bytes to move.
+  if (prefillMiB > 0) await shOn(LA, `qemu-io -f qcow2 -c 'write -P 0x5a 8M ${prefillMiB}M' ${disk} >/dev/null`);
   await virshWithXml(labHostOf(LA), 'define', labDomainXml({
     name, memoryMiB: 128, accel: le.lab.guest.accel, kernel: le.lab.guest.kernel, initrd: le.lab.guest.initrd,
     append: 'console=ttyS0 quiet ferry.dirty_mib=4', serialLog: serialPath(name), disk,
@@ -76,7 +78,7 @@ function samplesOf(id: string): MigrationSample[] {
 }
 const received: Array<{ id: string; sample: MigrationSample }> = [];
 
-async function migrate(name: string, mode: 'live' | 'block' | 'offline', extra: { bandwidthMiBps?: number } = {}) {
+async function migrate(name: string, mode: 'live' | 'block' | 'offline', extra: { bandwidthMiBps?: number; shutdownTimeoutMs?: number } = {}) {
   const summary = await le.engine.call('migrations.start', { vm: name, from: LA, to: LB, mode, transport: 'tcp', ...extra });
   return summary.id;
 }
@@ -119,8 +121,9 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
 
   it('moves a running domain with its disk (block copy): heartbeat goes on, records intact, charts fed', async () => {
     await allowingOneGuestPanic(async () => {
-      const { name, disk } = await startDomain('blk', IMAGE_DIR);
-      const id = await migrate(name, 'block');
+      const { name, disk } = await startDomain('blk', IMAGE_DIR, 48);
+      // Limited, so the move lasts long enough for a chart of several seconds.
+      const id = await migrate(name, 'block', { bandwidthMiBps: 32 });
       const record = await le.engine.migrations.settled(id);
       expect(reportOf(record).error).toBeNull();
       expect(reportOf(record).outcome).toBe('completed');
@@ -159,7 +162,7 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
   it('moves a running domain over shared storage (memory only): heartbeat goes on, records intact', async () => {
     await allowingOneGuestPanic(async () => {
       const { name, disk } = await startDomain('shr', SHARED_DIR);
-      const id = await migrate(name, 'live');
+      const id = await migrate(name, 'live', { bandwidthMiBps: 32 });
       const record = await le.engine.migrations.settled(id);
       expect(reportOf(record).error).toBeNull();
       expect(await domainState(LA, name)).toBe('absent');
@@ -177,7 +180,8 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
 
   it('moves a domain offline: disks copied by Ferry, definition by libvirt, started on b with every record', async () => {
     const { name, disk } = await startDomain('off', IMAGE_DIR);
-    const id = await migrate(name, 'offline');
+    // The lab guest ignores ACPI power-off, so it is forced off after a short wait.
+    const id = await migrate(name, 'offline', { shutdownTimeoutMs: 5000 });
     const record = await le.engine.migrations.settled(id);
     expect(reportOf(record).error).toBeNull();
     expect(await domainState(LA, name)).toBe('absent');
