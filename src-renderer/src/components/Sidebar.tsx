@@ -1,11 +1,13 @@
-import { useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useRef, useState, type KeyboardEvent } from 'react';
 import type { HostSummary, MigrationSample } from '../../../src-main/core/api/types';
 import { useFerry } from '../store/context';
 import { isFinalPhase, type Selection } from '../store/store';
 import { StateBadge, StateDot, stateLabel } from './common';
 import { percent } from '../util/format';
+import { hypervisorLabel } from '../util/hypervisor';
 import { Icon } from './icons';
 import './Sidebar.css';
+import './libvirt.css';
 
 const same = (a: Selection, b: Selection) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -82,8 +84,11 @@ function HostNode({ host, selection, onSelect, tabStop }: { host: HostSummary; s
   const [open, setOpen] = useState(true);
   const hostSel: Selection = { kind: 'host', host: host.name };
   const hostSelected = (selection.kind === 'host' && selection.host === host.name);
+  // The name stays the item's label; the kind and address are its description for screen readers.
+  const kindId = useId();
+  const where = host.transport === 'local' ? 'local' : host.address ?? host.uri;
   return (
-    <li role="treeitem" tabIndex={hostSelected || tabStop ? 0 : -1} aria-expanded={open} aria-selected={hostSelected} aria-label={host.name}>
+    <li role="treeitem" tabIndex={hostSelected || tabStop ? 0 : -1} aria-expanded={open} aria-selected={hostSelected} aria-label={host.name} aria-describedby={kindId} data-hypervisor={host.hypervisor}>
       <div className={`tree-row host-row${hostSelected ? ' selected' : ''}`} onClick={() => onSelect(hostSel)}>
         <button
           type="button"
@@ -100,7 +105,9 @@ function HostNode({ host, selection, onSelect, tabStop }: { host: HostSummary; s
         </button>
         <span className="tree-label">
           <span className="host-name">{host.name}</span>
-          <span className="muted small host-uri">{host.transport === 'local' ? 'QEMU/KVM – local' : `QEMU/KVM – ${host.address ?? host.uri}`}</span>
+          <span id={kindId} className="muted small host-uri">
+            <span className="host-kind">{hypervisorLabel(host.hypervisor)}</span> – {where}
+          </span>
         </span>
         <StateBadge state={host.state} label={host.state === 'disconnected' ? 'Not connected' : undefined} />
       </div>

@@ -2,6 +2,7 @@ import { useState, type KeyboardEvent } from 'react';
 import type { LinkState } from '../api/types';
 import { useFerry } from '../store/context';
 import { Icon } from './icons';
+import { LIBVIRT_INSTEAD } from '../util/hypervisor';
 
 type ToolId = 'add-connection' | 'new-vm' | 'migrate' | 'history';
 const TOOL_ORDER: ToolId[] = ['add-connection', 'new-vm', 'migrate', 'history'];
@@ -17,7 +18,7 @@ export function Toolbar({ link }: { link: LinkState }) {
   const select = useFerry((s) => s.select);
   const hostName = selection.kind === 'host' || selection.kind === 'vm' ? selection.host : hosts.find((h) => h.state === 'connected')?.name;
   const host = hosts.find((h) => h.name === hostName);
-  const canNewVm = host !== undefined && host.state === 'connected';
+  const canNewVm = host !== undefined && host.state === 'connected' && host.hypervisor !== 'libvirt';
   const vm = selection.kind === 'vm' ? selection : null;
   const enabled: Record<ToolId, boolean> = { 'add-connection': true, 'new-vm': canNewVm, migrate: vm !== null, history: true };
   const [remembered, setRemembered] = useState<ToolId>('add-connection');
@@ -56,7 +57,7 @@ export function Toolbar({ link }: { link: LinkState }) {
         <Icon name="plus" />
         Add Connection
       </button>
-      <button type="button" {...tool('new-vm')} title={canNewVm ? `Create a VM on ${hostName}` : 'Select a connected host first'} onClick={() => hostName && openDialog({ kind: 'new-vm', host: hostName })}>
+      <button type="button" {...tool('new-vm')} title={canNewVm ? `Create a VM on ${hostName}` : host?.hypervisor === 'libvirt' ? LIBVIRT_INSTEAD.newVm : 'Select a connected host first'} onClick={() => hostName && openDialog({ kind: 'new-vm', host: hostName })}>
         <Icon name="vm" />
         New VM
       </button>

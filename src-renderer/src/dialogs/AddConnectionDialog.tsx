@@ -5,6 +5,7 @@ import { Dialog } from '../components/Dialog';
 import { Field, useAction } from '../components/common';
 import { hostAddressProblem, uriHost } from '../../../src-main/core/api/host-address';
 import { nameProblem } from '../util/format';
+import { hypervisorMeaning, type HypervisorKind } from '../util/hypervisor';
 import { HostKeyDialog } from './HostKeyDialog';
 
 type Auth = 'agent' | 'key' | 'password';
@@ -33,6 +34,7 @@ function defaultName(hostname: string, transport: 'ssh' | 'local'): string {
 }
 
 export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: AddConnectionDialogProps) {
+  const [hypervisor, setHypervisor] = useState<HypervisorKind>('ferry');
   const [transport, setTransport] = useState<'ssh' | 'local'>('ssh');
   const [name, setName] = useState('');
   const [user, setUser] = useState('root');
@@ -70,7 +72,7 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
   const uri = connectionUri(transport, user, hostname, port);
 
   const buildInput = (trustFingerprint?: string): ChannelInput<'hosts.add'> => {
-    if (transport === 'local') return { transport: 'local', name: effectiveName, autoconnect };
+    if (transport === 'local') return { transport: 'local', name: effectiveName, autoconnect, hypervisor };
     const input: ChannelInput<'hosts.add'> = {
       transport: 'ssh',
       name: effectiveName,
@@ -78,6 +80,7 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
       useAgent: auth === 'agent',
       autoconnect,
       sudo,
+      hypervisor,
     };
     if (port.trim()) input.port = Number(port.trim());
     if (user.trim()) input.user = user.trim();
@@ -140,16 +143,18 @@ export function AddConnectionDialog({ api, existingNames, onAdded, onClose }: Ad
         error={error}
         width={560}
         footerNote={
-          <output className="uri-preview" aria-label="Connection URI">
-            {uri}
-          </output>
+          <span className="uri-preview">
+            {hypervisor === 'libvirt' ? <span className="muted">libvirt URI </span> : null}
+            <output aria-label="Connection URI">{uri}</output>
+          </span>
         }
       >
         <div className="form-grid">
-          <Field label="Hypervisor">
+          <Field label="Hypervisor" wide hint={hypervisorMeaning(hypervisor)}>
             {(id) => (
-              <select id={id} value="qemu" disabled={busy} onChange={() => undefined}>
-                <option value="qemu">QEMU/KVM</option>
+              <select id={id} value={hypervisor} disabled={busy} onChange={(e) => setHypervisor(e.target.value as HypervisorKind)}>
+                <option value="ferry">QEMU/KVM (Ferry-managed)</option>
+                <option value="libvirt">libvirt (QEMU/KVM under libvirtd)</option>
               </select>
             )}
           </Field>

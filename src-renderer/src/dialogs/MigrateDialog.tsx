@@ -7,6 +7,8 @@ import { guardUnloadDuring } from '../api/unload-guard';
 import { Dialog } from '../components/Dialog';
 import { ErrorBox, Field, useAction } from '../components/common';
 import { DiskTargetsField } from './DiskTargetsField';
+import { libvirtInChargeText, destinationRefusal } from './migrate-host-kinds';
+import '../components/libvirt.css';
 
 export interface MigrateDialogProps {
   api: FerryApi;
@@ -27,7 +29,11 @@ const MODE_LABEL: Record<MigrationMode, string> = {
 
 export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, onClose }: MigrateDialogProps) {
   const destinations = hosts.filter((h) => h.name !== from);
-  const [to, setTo] = useState(destinations.find((h) => h.state === 'connected')?.name ?? destinations[0]?.name ?? '');
+  const sourceKind = hosts.find((h) => h.name === from)?.hypervisor ?? 'ferry';
+  const libvirt = sourceKind === 'libvirt';
+  const choosable = destinations.filter((h) => destinationRefusal(sourceKind, h) === null);
+  const refused = destinations.filter((h) => destinationRefusal(sourceKind, h) !== null);
+  const [to, setTo] = useState(choosable.find((h) => h.state === 'connected')?.name ?? choosable[0]?.name ?? '');
   const [modes, setModes] = useState<ModeAvailability[] | null>(null);
   const [modesError, setModesError] = useState<ErrorInfo | null>(null);
   const [mode, setMode] = useState<MigrationMode | null>(null);
@@ -77,7 +83,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
 
   const problems = useMemo(() => {
     const p: Record<string, string> = {};
-    if (!to) p['to'] = 'Add a second connection to migrate to';
+    if (!to) p['to'] = libvirt ? 'Add a second libvirt host to migrate to' : 'Add a second connection to migrate to';
     if (!mode) p['mode'] = 'No migration mode is possible to this destination';
     if (address.trim() && hostAddressProblem(address.trim())) p['address'] = 'Must be a host name or an IP address';
     if (port.trim() && !(/^\d+$/.test(port.trim()) && Number(port) >= 1024 && Number(port) <= 65535)) p['port'] = 'Port must be from 1024 to 65535';
@@ -85,25 +91,26 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
     if (downtime.trim() && !(/^\d+$/.test(downtime.trim()) && Number(downtime) >= 1 && Number(downtime) <= 2_000_000)) p['downtime'] = 'Downtime must be a whole number of milliseconds (1 or more)';
     if (multifd.trim() && !(/^\d+$/.test(multifd.trim()) && Number(multifd) >= 1 && Number(multifd) <= 64)) p['multifd'] = 'Channels must be from 1 to 64';
     return p;
-  }, [to, mode, address, port, bandwidth, downtime, multifd]);
+  }, [to, libvirt, mode, address, port, bandwidth, downtime, multifd]);
   const show = (key: string) => (touched ? problems[key] ?? null : null);
 
   const input = (): ChannelInput<'migrations.start'> => {
-    const value: ChannelInput<'migrations.start'> = { vm, from, to, mode: mode ?? 'live', transport, autoConverge, postcopy };
+    // libvirt's own migration stream is not Ferry's to encrypt; the dialog says so instead of offering TLS.
+    const value: ChannelInput<'migrations.start'> = { vm, from, to, mode: mode ?? 'live', transport: libvirt ? 'tcp' : transport, autoConverge, postcopy };
     if (address.trim()) value.address = address.trim();
-    if (port.trim()) value.port = Number(port);
+    if (port.trim() && !libvirt) value.port = Number(port);
     if (bandwidth.trim()) value.bandwidthMiBps = Number(bandwidth);
     if (downtime.trim()) value.downtimeMs = Number(downtime);
     if (multifd.trim()) value.multifd = Number(multifd);
     if (mode === 'block') value.incremental = incremental;
-    if ((mode === 'block' || mode === 'offline') && destPool) value.destPool = destPool;
+    if ((mode === 'block' || mode === 'offline') && destPool && !libvirt) value.destPool = destPool;
     if (mode === 'block' || mode === 'offline') value.reuseImages = reuseImages;
-    if ((mode === 'block' || mode === 'offline') && Object.keys(diskTargets).length > 0) {
+    if ((mode === 'block' || mode === 'offline') && Object.keys(diskTargets).length > 0 && !libvirt) {
       value.diskTargets = diskTargets;
       value.overwriteDevices = overwriteDevices;
     }
     if (mode === 'offline') {
-      value.keepState = keepState;
+      if (!libvirt) value.keepState = keepState;
       value.noStart = noStart;
     }
     return value;
@@ -153,7 +160,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         </div>
         <Field label="Destination" error={show('to')}>
           {(id) => (
-            <select id={id} value={to} disabled={busy || destinations.length === 0} onChange={(e) => {
+            <select id={id} value={to} disabled={busy || choosable.length === 0} onChange={(e) => {
                 setTo(e.target.value);
                 // Devices belong to one destination.
                 setDiskTargets({});
@@ -162,16 +169,30 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
                 setModesError(null);
                 setReport(null);
               }}>
-              {destinations.length === 0 ? <option value="">No other connection</option> : null}
-              {destinations.map((h) => (
-                <option key={h.name} value={h.name}>
-                  {h.name} ({h.uri}){h.state !== 'connected' ? ` – ${h.state}` : ''}
-                </option>
-              ))}
+              {choosable.length === 0 ? <option value="">{libvirt ? 'No other libvirt host' : 'No other connection'}</option> : null}
+              {destinations.map((h) => {
+                const why = destinationRefusal(sourceKind, h);
+                return (
+                  <option key={h.name} value={h.name} disabled={why !== null}>
+                    {h.name} ({h.uri}){h.state !== 'connected' ? ` – ${h.state}` : ''}
+                    {why ? ` – not possible: ${why}` : ''}
+                  </option>
+                );
+              })}
             </select>
           )}
         </Field>
       </div>
+      {refused.length > 0 ? (
+        <p className="muted small" aria-label="Hosts not offered">
+          Not offered: {refused.map((h) => `${h.name} (${destinationRefusal(sourceKind, h) ?? ''})`).join('; ')}.
+        </p>
+      ) : null}
+      {libvirt ? (
+        <p className="info-box libvirt-in-charge" aria-label="Migrated by libvirt">
+          {libvirtInChargeText(from)}
+        </p>
+      ) : null}
       {destHost && destHost.state !== 'connected' ? <p className="warning-box">{destHost.name} is not connected; Ferry will connect when checking or starting.</p> : null}
 
       <fieldset className="modes" disabled={busy}>
@@ -202,12 +223,21 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         <Field label="Address" error={show('address')} hint="Destination as the source reaches it">
           {(id) => <input id={id} value={address} disabled={busy} placeholder={destHost?.address ?? 'automatic'} onChange={(e) => setAddress(e.target.value)} />}
         </Field>
-        <Field label="Port" error={show('port')} hint="First port to try">
-          {(id) => <input id={id} value={port} inputMode="numeric" disabled={busy} placeholder="49152" onChange={(e) => setPort(e.target.value)} />}
+        <Field label="Port" error={show('port')} hint={libvirt ? 'libvirt picks it from its migration ports' : 'First port to try'}>
+          {(id) => <input id={id} value={libvirt ? '' : port} inputMode="numeric" disabled={busy || libvirt} placeholder={libvirt ? 'libvirt' : '49152'} onChange={(e) => setPort(e.target.value)} />}
         </Field>
-        <Field label="Transport" hint={transport === 'tls' ? 'Encrypted with a key made for this migration; TCP would send it in the clear' : 'In the clear — only on a trusted migration network'}>
+        <Field
+          label="Transport"
+          hint={
+            libvirt
+              ? 'libvirt sends memory and disks in the clear (Ferry does not set up libvirt’s TLS): use a trusted network'
+              : transport === 'tls'
+                ? 'Encrypted with a key made for this migration; TCP would send it in the clear'
+                : 'In the clear — only on a trusted migration network'
+          }
+        >
           {(id) => (
-            <select id={id} value={transport} disabled={busy} onChange={(e) => setTransport(e.target.value as 'tcp' | 'tls')}>
+            <select id={id} value={libvirt ? 'tcp' : transport} disabled={busy || libvirt} onChange={(e) => setTransport(e.target.value as 'tcp' | 'tls')}>
               <option value="tls">TLS (encrypted)</option>
               <option value="tcp">TCP (in the clear)</option>
             </select>
@@ -237,7 +267,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         </div>
       ) : null}
 
-      {mode === 'block' || mode === 'offline' ? (
+      {(mode === 'block' || mode === 'offline') && !libvirt ? (
         <DiskTargetsField
           api={api}
           vm={vm}
@@ -267,7 +297,7 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
           <Field label="Multifd channels" error={show('multifd')} hint="Empty: one stream">
             {(id) => <input id={id} value={multifd} inputMode="numeric" disabled={busy || mode === 'offline'} onChange={(e) => setMultifd(e.target.value)} />}
           </Field>
-          {mode === 'block' || mode === 'offline' ? (
+          {(mode === 'block' || mode === 'offline') && !libvirt ? (
             <Field label="Destination pool" hint="Empty: same paths as on the source">
               {(id) => (
                 <select id={id} value={destPool} disabled={busy} onChange={(e) => setDestPool(e.target.value)}>
@@ -289,10 +319,12 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
           ) : null}
           {mode === 'offline' ? (
             <>
-              <label className="check">
-                <input type="checkbox" checked={keepState} disabled={busy} onChange={(e) => setKeepState(e.target.checked)} />
-                Keep the running state (save on the source, resume on the destination)
-              </label>
+              {libvirt ? null : (
+                <label className="check">
+                  <input type="checkbox" checked={keepState} disabled={busy} onChange={(e) => setKeepState(e.target.checked)} />
+                  Keep the running state (save on the source, resume on the destination)
+                </label>
+              )}
               <label className="check">
                 <input type="checkbox" checked={noStart} disabled={busy} onChange={(e) => setNoStart(e.target.checked)} />
                 Leave the VM stopped on the destination

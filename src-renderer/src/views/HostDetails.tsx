@@ -9,6 +9,7 @@ import { Tabs } from '../components/Tabs';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
 import { rowKey } from '../components/row-keys';
 import { HostCheckPanel } from '../components/HostCheckPanel';
+import { LIBVIRT_INSTEAD, hypervisorMeaning } from '../util/hypervisor';
 
 type HostTab = 'overview' | 'storage' | 'performance';
 const notConnected = <div className="empty-state">Connect to see this host’s details.</div>;
@@ -34,6 +35,9 @@ export function HostDetails({ hostName }: { hostName: string }) {
           <div className="muted mono">
             {host.uri}
             {host.sudo ? <span title={`Ferry runs its commands on ${host.name} as root with sudo -n`}> · through sudo</span> : null}
+          </div>
+          <div className="muted host-kind-line">
+            {hypervisorMeaning(host.hypervisor)}
           </div>
         </div>
         <div className="header-actions">
@@ -66,7 +70,7 @@ export function HostDetails({ hostName }: { hostName: string }) {
         selected={tab}
         onSelect={setTab}
         tabs={[
-          { id: 'overview', label: 'Overview', render: () => (connected ? <HostOverview hostName={host.name} /> : notConnected) },
+          { id: 'overview', label: 'Overview', render: () => (connected ? <HostOverview hostName={host.name} libvirt={host.hypervisor === 'libvirt'} /> : notConnected) },
           { id: 'storage', label: 'Storage', render: () => (connected ? <StorageTab hostName={host.name} /> : notConnected) },
           { id: 'performance', label: 'Performance', render: () => (connected ? <HostPerformanceTab hostName={host.name} /> : notConnected) },
         ]}
@@ -75,7 +79,7 @@ export function HostDetails({ hostName }: { hostName: string }) {
   );
 }
 
-function HostOverview({ hostName }: { hostName: string }) {
+function HostOverview({ hostName, libvirt }: { hostName: string; libvirt: boolean }) {
   const info = useFerry((s) => s.info[hostName]);
   const infoError = useFerry((s) => s.infoErrors[hostName]);
   const vms = useFerry((s) => s.vms[hostName]);
@@ -105,6 +109,7 @@ function HostOverview({ hostName }: { hostName: string }) {
           <div className="card">
             <div className="card-title">Hypervisor</div>
             <div className="big">QEMU {info.qemuVersion}</div>
+            {libvirt ? <div>Domains run by libvirtd</div> : null}
             <div className="muted mono">{info.qemuBinary}</div>
             <QemuFeatureList features={info.qemuFeatures} />
           </div>
@@ -149,7 +154,7 @@ function HostOverview({ hostName }: { hostName: string }) {
           ) : vms.length === 0 ? (
             <tr>
               <td colSpan={5} className="muted">
-                No VMs on this host yet. Use “New VM”.
+                {libvirt ? `No domains on this host yet. ${LIBVIRT_INSTEAD.newVm}` : 'No VMs on this host yet. Use “New VM”.'}
               </td>
             </tr>
           ) : null}

@@ -5,6 +5,7 @@ import { ErrorBox, StateBadge, UsageBar, useAction } from '../components/common'
 import { formatBytes } from '../util/format';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
 import { DeviceTable } from './DeviceTable';
+import { LIBVIRT_INSTEAD } from '../util/hypervisor';
 
 type Confirming = { kind: 'pool'; pool: string } | { kind: 'volume'; pool: string; volume: string } | null;
 
@@ -15,6 +16,8 @@ export function StorageTab({ hostName }: { hostName: string }) {
   const loadVolumes = useFerry((s) => s.loadVolumes);
   const openDialog = useFerry((s) => s.openDialog);
   const api = useFerry((s) => s.api);
+  // libvirt keeps its pools: Ferry lists them and makes volumes, the rest is virsh's.
+  const libvirt = useFerry((s) => s.hosts.find((h) => h.name === hostName)?.hypervisor === 'libvirt');
   const [selected, setSelected] = useState<string | null>(null);
   const poolName = selected && pools?.some((p) => p.name === selected) ? selected : pools?.[0]?.name ?? null;
   const pool = pools?.find((p) => p.name === poolName);
@@ -52,10 +55,13 @@ export function StorageTab({ hostName }: { hostName: string }) {
       <div className="storage-pools">
         <div className="pane-header">
           <h3>Storage pools</h3>
-          <button type="button" onClick={() => openDialog({ kind: 'add-pool', host: hostName })}>
-            Add Pool
-          </button>
+          {libvirt ? null : (
+            <button type="button" onClick={() => openDialog({ kind: 'add-pool', host: hostName })}>
+              Add Pool
+            </button>
+          )}
         </div>
+        {libvirt ? <p className="muted small pad">{LIBVIRT_INSTEAD.pools}</p> : null}
         <ErrorBox error={poolError} />
         {!pools && !poolError ? (
           <div className="pool-list muted pad" aria-busy="true">
@@ -78,7 +84,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
             >
               <div className="pool-line">
                 <strong>{p.name}</strong>
-                <span className="muted small">{p.type}</span>
+                <span className="muted small">{p.libvirtType ? `libvirt ${p.libvirtType}` : p.type}</span>
                 <StateBadge state={p.active ? 'active' : 'inactive'} />
               </div>
               {p.problem ? <div className="warning-box danger small">{p.problem}</div> : p.type === 'disk' ? null : <UsageBar used={p.allocationBytes} total={p.capacityBytes} label={`${p.name} usage`} />}
@@ -96,13 +102,13 @@ export function StorageTab({ hostName }: { hostName: string }) {
                   {pool.name} <span className="muted small mono">{pool.path}</span>
                 </h3>
                 <div className="muted small">
-                  {pool.type}
+                  {pool.libvirtType ? `libvirt ${pool.libvirtType} pool` : pool.type}
                   {pool.source ? ` from ${pool.source}` : ''}
                   {pool.type === 'disk' ? ' · block devices, listed as the host sees them' : ` · ${formatBytes(pool.allocationBytes)} used · ${formatBytes(pool.availableBytes)} free`} · autostart {pool.autostart ? 'on' : 'off'}
                 </div>
               </div>
               <div className="header-actions">
-                {pool.active ? (
+                {libvirt ? null : pool.active ? (
                   <button type="button" disabled={action.busy} onClick={() => poolAction('stop')}>
                     Stop Pool
                   </button>
@@ -111,9 +117,11 @@ export function StorageTab({ hostName }: { hostName: string }) {
                     Start Pool
                   </button>
                 )}
-                <button type="button" disabled={action.busy} onClick={() => setConfirming({ kind: 'pool', pool: pool.name })}>
-                  Delete Pool
-                </button>
+                {libvirt ? null : (
+                  <button type="button" disabled={action.busy} onClick={() => setConfirming({ kind: 'pool', pool: pool.name })}>
+                    Delete Pool
+                  </button>
+                )}
                 {pool.type === 'disk' ? null : (
                   <button type="button" className="primary" disabled={!pool.active} onClick={() => openDialog({ kind: 'new-volume', host: hostName, pool: pool.name })}>
                     New Volume
@@ -123,6 +131,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
             </div>
             <ErrorBox error={action.error} />
             <ErrorBox error={volumeError} />
+            {libvirt ? <p className="muted small">{LIBVIRT_INSTEAD.deleteVolume}</p> : null}
             {pool.type === 'disk' ? <DeviceTable devices={volumes} /> : (
             <table className="grid" aria-label="Volumes">
               <thead>
@@ -151,9 +160,11 @@ export function StorageTab({ hostName }: { hostName: string }) {
                     <td>{formatBytes(v.allocationBytes)}</td>
                     <td className="mono small">{v.backingChain[0]?.path ?? '—'}</td>
                     <td className="row-actions">
-                      <button type="button" className="ghost small" aria-label={`Delete volume ${v.name}`} disabled={action.busy} onClick={() => poolName && setConfirming({ kind: 'volume', pool: poolName, volume: v.name })}>
-                        Delete
-                      </button>
+                      {libvirt ? null : (
+                        <button type="button" className="ghost small" aria-label={`Delete volume ${v.name}`} disabled={action.busy} onClick={() => poolName && setConfirming({ kind: 'volume', pool: poolName, volume: v.name })}>
+                          Delete
+                        </button>
+                      )}
                     </td>
                   </tr>
                 ))}

@@ -7,6 +7,8 @@ import { Tabs } from '../components/Tabs';
 import { ConsoleTab } from './vm/ConsoleTab';
 import { OverviewTab } from './vm/OverviewTab';
 import { PerformanceTab } from './vm/PerformanceTab';
+import { LibvirtOverview } from './vm/LibvirtOverview';
+import { LIBVIRT_INSTEAD } from '../util/hypervisor';
 import { Icon } from '../components/icons';
 import { ConfirmDialog } from '../dialogs/ConfirmDialog';
 
@@ -24,6 +26,8 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
   const [tab, setTab] = useState<VmTab>('overview');
   const [confirmForceOff, setConfirmForceOff] = useState(false);
   const state = summary?.state ?? details?.state ?? 'unknown';
+  // Known from the list before the details arrive, so nothing libvirt refuses is offered meanwhile.
+  const libvirt = summary?.managedBy === 'libvirt' || details?.managedBy === 'libvirt';
 
   useEffect(() => {
     let alive = true;
@@ -74,8 +78,10 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
           </h1>
           <div className="muted">
             on <strong>{hostName}</strong>
+            {libvirt ? ' · a libvirt domain, run by libvirtd' : ''}
             {details?.pid ? ` · PID ${details.pid}` : ''}
-            {details?.qemuStatus ? ` · QEMU status ${details.qemuStatus}` : ''}
+            {details?.qemuStatus && !libvirt ? ` · QEMU status ${details.qemuStatus}` : ''}
+            {details?.libvirt ? ` · libvirt state ${details.libvirt.stateText}` : ''}
           </div>
         </div>
         <div className="header-actions vm-actions" role="group" aria-label="VM actions">
@@ -126,7 +132,15 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
             id: 'overview',
             label: 'Overview',
             render: () =>
-              details ? (
+              details?.libvirt ? (
+                <LibvirtOverview
+                  details={details}
+                  onChanged={(vm) => {
+                    setDetails(vm);
+                    vmChanged(vm);
+                  }}
+                />
+              ) : details ? (
                 <OverviewTab details={details} summary={summary} />
               ) : loadError ? null : (
                 <div className="muted pad" aria-busy="true">
@@ -134,8 +148,16 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
                 </div>
               ),
           },
-          { id: 'console', label: 'Console', render: () => <ConsoleTab hostName={hostName} vmName={vmName} active={!off} /> },
-          { id: 'performance', label: 'Performance', render: () => <PerformanceTab hostName={hostName} vmName={vmName} running={!off} /> },
+          {
+            id: 'console',
+            label: 'Console',
+            render: () => (libvirt ? <div className="muted pad">{LIBVIRT_INSTEAD.console}</div> : <ConsoleTab hostName={hostName} vmName={vmName} active={!off} />),
+          },
+          {
+            id: 'performance',
+            label: 'Performance',
+            render: () => (libvirt ? <div className="muted pad">{LIBVIRT_INSTEAD.performance}</div> : <PerformanceTab hostName={hostName} vmName={vmName} running={!off} />),
+          },
         ]}
       />
     </section>

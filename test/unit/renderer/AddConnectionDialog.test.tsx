@@ -53,7 +53,7 @@ describe('AddConnectionDialog', () => {
     await waitFor(() => expect(onAdded).toHaveBeenCalled());
     expect(api.calls[0]).toEqual({
       channel: 'hosts.add',
-      input: { transport: 'ssh', name: 'kvm1.example', address: 'kvm1.example', port: 2222, user: 'root', useAgent: false, autoconnect: false, sudo: false, identityFile: '/home/me/.ssh/id_ed25519' },
+      input: { transport: 'ssh', name: 'kvm1.example', address: 'kvm1.example', port: 2222, user: 'root', useAgent: false, autoconnect: false, sudo: false, hypervisor: 'ferry', identityFile: '/home/me/.ssh/id_ed25519' },
     });
   });
 
@@ -154,6 +154,6 @@ describe('AddConnectionDialog', () => {
     expect(screen.getByLabelText('Connection URI').textContent).toBe('qemu:///system');
     fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
     await waitFor(() => expect(onAdded).toHaveBeenCalled());
-    expect(api.calls[0]?.input).toEqual({ transport: 'local', name: 'localhost', autoconnect: true });
+    expect(api.calls[0]?.input).toEqual({ transport: 'local', name: 'localhost', autoconnect: true, hypervisor: 'ferry' });
   });
 });
