@@ -30,5 +30,12 @@ unshare --mount --propagation private bash -euo pipefail -c '
   npm run --silent lab -- up
   # The proof that this run was fresh: the lab came up without the machine having /run/sshd.
   if [ -e /run/sshd ]; then echo "run-all: /run/sshd exists in the fresh /run: the lab made it where it must not" >&2; exit 1; fi
-  npx vitest run
+  # Every phase runs, so one failure does not hide another; the run fails if any did.
+  failed=0
+  npx vitest run --project unit --project lab || failed=1
+  # The migration tests again with QEMU 10.0 from bookworm-backports: on host b only (a rolling
+  # upgrade, 7.2 → 10.0), then on both. Each project restarts the hosts with its QEMUs.
+  npx vitest run --project upgrade || failed=1
+  npx vitest run --project qemu10 || failed=1
+  exit "$failed"
 '

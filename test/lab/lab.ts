@@ -57,6 +57,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     if (sshdPid(h) !== undefined && (running[index] ?? '7.2') !== wantedQemu) {
       log(`${h.name}: restarting with QEMU ${wantedQemu}`);
       await removeHost(h.name);
+      // The new namespace's veth has a new MAC: the machine's neighbour entry for the address would
+      // send the first packets to the old one until it times out, longer than sshd gets to answer.
+      await run('ip', ['neigh', 'flush', 'to', h.address], { allowFail: true });
     }
     const healthy = sshdPid(h) !== undefined;
     // An sshd stranded in a deleted namespace keeps its veth alive; stop it before rebuilding.
