@@ -161,6 +161,8 @@ export function MigrateDialog({ api, vm, from, hosts, poolsByHost, onStarted, on
         <Field label="Destination" error={show('to')}>
           {(id) => (
             <select id={id} value={to} disabled={busy || choosable.length === 0} onChange={(e) => {
+                // A change event for the same host must not clear the modes: nothing would ask for them again.
+                if (e.target.value === to) return;
                 setTo(e.target.value);
                 // Devices belong to one destination.
                 setDiskTargets({});

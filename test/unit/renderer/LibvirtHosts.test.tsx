@@ -235,6 +235,15 @@ describe('Migrate dialog for a libvirt domain', () => {
     expect(sent).not.toHaveProperty('port');
   });
 
+  it('choosing the destination already chosen keeps its modes (they are not asked again)', async () => {
+    const api = fakeApi({ 'migrations.modes': () => modes });
+    render(<MigrateDialog api={api} vm="web1" from="lv1" hosts={hosts} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);
+    await screen.findByRole('radio', { name: /Live with block copy/ });
+    fireEvent.change(screen.getByLabelText('Destination'), { target: { value: 'lv2' } });
+    expect(screen.getByRole('radio', { name: /Live with block copy/ })).toBeTruthy();
+    expect(screen.queryByText('Asking both hosts which modes are possible…')).toBeNull();
+  });
+
   it('a Ferry VM cannot be sent to a libvirt host, and says so; with no other libvirt host there is nothing to choose', () => {
     const api = fakeApi({ 'migrations.modes': () => modes });
     render(<MigrateDialog api={api} vm="vm1" from="kvm1" hosts={hosts} poolsByHost={{}} onStarted={vi.fn()} onClose={vi.fn()} />);
