@@ -70,7 +70,7 @@ describe('a lab with QEMU 7.2 on a and 10.0 on b', () => {
 
 describe('upgrade and back', () => {
   it('block copy 7.2 → 10.0 keeps the machine type, and offline 10.0 → 7.2 brings the VM back', async () => {
-    await allowingOneGuestPanic(async () => {
+    await allowingOneGuestPanic(le.engine, 'a', async () => {
       const vm = uniqueName('upg-local');
       const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: LOCAL_DIR, diskMiB: 64 });
       cleanups.push(() => removeGuest(le, vm, [diskPath]));
@@ -89,7 +89,7 @@ describe('upgrade and back', () => {
   });
 
   it('live over shared storage 7.2 → 10.0 and back 10.0 → 7.2, with a warning before going back', async () => {
-    await allowingOneGuestPanic(async () => {
+    await allowingOneGuestPanic(le.engine, 'a', async () => {
       const vm = uniqueName('upg-shared');
       const { diskPath } = await startGuest(le, { host: 'a', name: vm, directory: SHARED_DIR, diskMiB: 64 });
       cleanups.push(() => removeGuest(le, vm, [diskPath]));

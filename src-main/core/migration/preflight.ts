@@ -15,6 +15,7 @@ import type { SourceDisk } from './disks.js';
 import { MonitorHandle } from './monitor-handle.js';
 import { testReachability } from './reachability.js';
 import type { MigrationOptions, PlannedDisk } from './run-context.js';
+import { tcgLostWritesRisk, TCG_LOST_WRITES_FIXED_IN } from './known-qemu-bugs.js';
 
 export interface PreflightFacts {
   options: MigrationOptions;
@@ -159,6 +160,13 @@ function localChecks(facts: PreflightFacts, modes: ModeAvailability[]): Collecto
       'qemu',
       `The destination runs an older QEMU (${facts.destinationInfo.qemuVersion}) than the source (${facts.sourceInfo.qemuVersion}).`,
       'QEMU supports moving a running VM to an older release only with a machine type both have, which this VM has; Ferry tests 10.0 → 7.2 this way in live and block mode (see the README\'s compatibility table). Other pairs are not tested.',
+    );
+  }
+  if (options.mode !== 'offline' && tcgLostWritesRisk(facts.sourceInfo.qemuVersion, definition.accel, facts.sourceInfo.kvmUsable)) {
+    warning(
+      'qemu-tcg',
+      `QEMU ${facts.sourceInfo.qemuVersion} on ${options.from} runs ${definition.name} without KVM (TCG), and QEMU before ${TCG_LOST_WRITES_FIXED_IN.major}.${TCG_LOST_WRITES_FIXED_IN.minor} can then lose a few of the guest's memory writes during a live move: the guest may crash right after it.`,
+      `A QEMU bug (fixed in ${TCG_LOST_WRITES_FIXED_IN.major}.${TCG_LOST_WRITES_FIXED_IN.minor}), not Ferry's. Safe: offline mode, KVM on ${options.from}, or QEMU ${TCG_LOST_WRITES_FIXED_IN.major}.${TCG_LOST_WRITES_FIXED_IN.minor} or newer there.`,
     );
   }
   if (definition.accel === 'kvm' && !facts.destinationInfo.kvmUsable) error('accel', `${definition.name} needs KVM, which ${options.to} cannot use.`, 'Enable KVM there or define the VM with accel tcg or auto.');

@@ -120,7 +120,7 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
   }, 240_000);
 
   it('moves a running domain with its disk (block copy): heartbeat goes on, records intact, charts fed', async () => {
-    await allowingOneGuestPanic(async () => {
+    await allowingOneGuestPanic(le.engine, LA, async () => {
       const { name, disk } = await startDomain('blk', IMAGE_DIR, 48);
       // Limited, so the move lasts long enough for a chart of several seconds.
       const id = await migrate(name, 'block', { bandwidthMiBps: 32 });
@@ -143,7 +143,7 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
   }, 600_000);
 
   it('`ferry migrate` moves a libvirt domain unchanged (block copy, JSON report)', async () => {
-    await allowingOneGuestPanic(async () => {
+    await allowingOneGuestPanic(le.engine, LA, async () => {
       const { name, disk } = await startDomain('cli', IMAGE_DIR);
       const cli = spawnSync(process.execPath, ['bin/ferry.js', '--json', 'migrate', name, '--from', LA, '--to', LB, '--mode', 'block', '--transport', 'tcp', '--downtime', '500'], {
         env: { ...process.env, FERRY_HOME: le.home }, encoding: 'utf8', timeout: 300_000,
@@ -160,7 +160,7 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
   }, 600_000);
 
   it('moves a running domain over shared storage (memory only): heartbeat goes on, records intact', async () => {
-    await allowingOneGuestPanic(async () => {
+    await allowingOneGuestPanic(le.engine, LA, async () => {
       const { name, disk } = await startDomain('shr', SHARED_DIR);
       const id = await migrate(name, 'live', { bandwidthMiBps: 32 });
       const record = await le.engine.migrations.settled(id);

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { MigrationRecord } from '../../../src-main/core/api/types.js';
+import type { FerryEngine } from '../../../src-main/core/engine.js';
+import { tcgLostWritesRisk } from '../../../src-main/core/migration/known-qemu-bugs.js';
 import type { LabEngine } from '../../support/lab-engine.js';
 import { run } from '../../lab/exec.js';
 
@@ -178,13 +180,20 @@ export async function cutLinkBetween(le: LabEngine, first: string, second: strin
 }
 
 /**
- * QEMU 7.2 under TCG now and then hands over a guest whose kernel panics right after the move (a
- * general protection fault in its block layer; the benchmark sees hand-run QEMU guests fall silent
- * the same way, sometimes without a panic in the log). Only that failure — a panic in the guest's
- * serial log, or silence while QEMU says the VM runs — earns one more attempt with a fresh
- * guest; every assertion must still pass on that attempt, and the first failure is reported.
+ * A debt, named: QEMU before 9.0 under TCG can lose a few guest memory writes during a live move
+ * (a QEMU bug, see src-main/core/migration/known-qemu-bugs.ts), and the guest then crashes or falls
+ * silent right after the switch-over, about 1 move in 10–15 on a loaded lab. Only when the source
+ * host's QEMU has that bug, and only that failure — a panic in the guest's serial log, or silence
+ * while QEMU says the VM runs — earns one more attempt with a fresh guest; every assertion must
+ * still pass on that attempt. From a fixed QEMU (10.0) the scenario runs once, without a retry.
  */
-export async function allowingOneGuestPanic(scenario: () => Promise<void>): Promise<void> {
+export async function allowingOneGuestPanic(engine: FerryEngine, sourceHost: string, scenario: () => Promise<void>): Promise<void> {
+  const source = await engine.call('hosts.info', { host: sourceHost });
+  // Lab guests run under TCG (KVM makes them hang on these machines).
+  if (!tcgLostWritesRisk(source.qemuVersion, 'tcg', source.kvmUsable)) {
+    await scenario();
+    return;
+  }
   try {
     await scenario();
   } catch (error) {

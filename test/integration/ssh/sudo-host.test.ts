@@ -106,7 +106,7 @@ describe('connecting as a user who is not root', () => {
   });
 
   it('runs a VM through sudo, reaches its monitor as the user, and migrates it with a block copy', async () => {
-    await allowingOneGuestPanic(async () => {
+    await allowingOneGuestPanic(le.engine, 'sa', async () => {
       const vm = uniqueName('sudo-vm');
       vmsToRemove.push(vm);
       const diskPath = `${LOCAL_DIR}/${vm}.qcow2`;
