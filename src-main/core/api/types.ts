@@ -294,6 +294,8 @@ export interface VmDiskUsage {
   problem?: string;
   /** The path is a host block device (a partition, a logical volume, a loop device); its size is virtualSizeBytes. */
   blockDevice?: boolean;
+  /** For a block device: its kernel name, what it is and what holds it, e.g. "/dev/sda2, partition on /dev/sda". */
+  device?: string;
 }
 
 export type MigrationMode = 'offline' | 'live' | 'block';

@@ -83,23 +83,31 @@ export async function vmDetails(host: VmHost, name: string): Promise<VmDetails> 
 
 const DISK_MARK = 'ferry-disk-usage:';
 const BLOCK_DEVICE_MARK = 'ferry-block-device';
+const LSBLK_MARK = 'ferry-lsblk';
 
 /** Every disk's image read in one command; -U reads images a running QEMU holds locked. */
 async function diskUsage(host: VmHost, paths: string[]): Promise<VmDiskUsage[]> {
   if (paths.length === 0) return [];
   const script = paths
-    .map((path) => `printf '\\n${DISK_MARK}\\n'; ${shellCommand(['test', '-b', path])} && echo ${BLOCK_DEVICE_MARK}; ${shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path])} 2>&1`)
+    .map((path) => `printf '\\n${DISK_MARK}\\n'; ${shellCommand(['test', '-b', path])} && { echo ${BLOCK_DEVICE_MARK}; echo "${LSBLK_MARK} $(${shellCommand(['lsblk', '-ndo', 'KNAME,TYPE,PKNAME', '--', path])} 2>/dev/null | head -n 1)"; }; ${shellCommand(['qemu-img', 'info', '-U', '--output=json', '--', path])} 2>&1`)
     .join('; ');
   const output = await host.transport.run(`${script}; true`, { timeoutMs: 60_000 });
   const chunks = output.split(`\n${DISK_MARK}\n`).slice(1);
   return paths.map((path, index): VmDiskUsage => {
     const chunk = chunks[index] ?? '';
     const blockDevice = chunk.startsWith(`${BLOCK_DEVICE_MARK}\n`);
-    const text = blockDevice ? chunk.slice(BLOCK_DEVICE_MARK.length + 1) : chunk;
+    let text = blockDevice ? chunk.slice(BLOCK_DEVICE_MARK.length + 1) : chunk;
+    let device: string | undefined;
+    if (blockDevice && text.startsWith(`${LSBLK_MARK} `)) {
+      const end = text.indexOf('\n');
+      device = describeBlockDevice(text.slice(LSBLK_MARK.length + 1, end < 0 ? undefined : end));
+      text = end < 0 ? '' : text.slice(end + 1);
+    }
+    const deviceFields = device === undefined ? {} : { device };
     const image = parseImageChain(text)?.[0];
     if (!image) {
       const problem = text.trim().split('\n').pop()?.replace(/^qemu-img: /, '') || 'could not be read';
-      return { path, virtualSizeBytes: null, allocationBytes: null, backingFile: null, problem, ...(blockDevice ? { blockDevice } : {}) };
+      return { path, virtualSizeBytes: null, allocationBytes: null, backingFile: null, problem, ...(blockDevice ? { blockDevice } : {}), ...deviceFields };
     }
     return {
       path,
@@ -108,8 +116,18 @@ async function diskUsage(host: VmHost, paths: string[]): Promise<VmDiskUsage[]> 
       allocationBytes: blockDevice ? image['virtual-size'] : image['actual-size'] ?? null,
       backingFile: image['full-backing-filename'] ?? image['backing-filename'] ?? null,
       ...(blockDevice ? { blockDevice } : {}),
+      ...deviceFields,
     };
   });
+}
+
+/** lsblk's "KNAME TYPE PKNAME" of a disk's device in words: what it is and what holds it. */
+export function describeBlockDevice(line: string): string | undefined {
+  const [kname, type, parent] = line.trim().split(/\s+/);
+  if (!kname || !type) return undefined;
+  const what: Record<string, string> = { part: 'partition', lvm: 'LVM logical volume', loop: 'loop device', disk: 'whole disk', crypt: 'encrypted volume', raid1: 'RAID 1 array' };
+  const kind = what[type] ?? type;
+  return parent ? `/dev/${kname}, ${kind} on /dev/${parent}` : `/dev/${kname}, ${kind}`;
 }
 
 /** A run state read a moment ago that a listing may reuse instead of asking the monitor again. */

@@ -90,7 +90,7 @@ describe('a VM on a block device', () => {
     await defineGuest('a', vm, a.linkPath, true);
     const info = await le.engine.call('vms.info', { host: 'a', name: vm });
     expect(info.definition?.disks[0]).toMatchObject({ path: a.linkPath, format: 'raw', blockDevice: true });
-    expect(info.diskUsage[0]).toMatchObject({ path: a.linkPath, blockDevice: true, virtualSizeBytes: 64 * MIB });
+    expect(info.diskUsage[0]).toMatchObject({ path: a.linkPath, blockDevice: true, virtualSizeBytes: 64 * MIB, device: `${a.loopDevice}, loop device` });
     const cmdline = await le.sh('a', `tr '\\0' ' ' < /proc/$(cat /run/ferry/${vm}.pid)/cmdline`);
     expect(cmdline).toContain(`driver=host_device,node-name=ferry-file0,filename=${a.linkPath}`);
   });

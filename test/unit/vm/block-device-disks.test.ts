@@ -6,7 +6,7 @@ import type { ExecResult, HostTransport } from '../../../src-main/core/ssh/trans
 import { blockDeviceTestScript, parseBlockDeviceTest, withHostDiskKinds } from '../../../src-main/core/vm/block-devices.js';
 import { vmDefinitionSchema } from '../../../src-main/core/vm/definition.js';
 import { vmLayout } from '../../../src-main/core/vm/layout.js';
-import { startFailure } from '../../../src-main/core/vm/lifecycle.js';
+import { describeBlockDevice, startFailure } from '../../../src-main/core/vm/lifecycle.js';
 import { buildQemuArgv } from '../../../src-main/core/vm/qemu-argv.js';
 
 function definition(disks: VmDefinition['disks']): VmDefinition {
@@ -88,5 +88,15 @@ describe('disks on block devices', () => {
     const locked = startFailure('blk1', 'hosta', 'qemu-system-x86_64: -blockdev driver=qcow2,node-name=ferry-disk0,file=ferry-file0: Failed to get "write" lock\nIs another process using the image [/srv/a.qcow2]?', []);
     expect(locked.code).toBe('busy');
     expect(locked.hint).toMatch(/Another QEMU is using one of its disks/);
+  });
+});
+
+describe('describeBlockDevice', () => {
+  it('says what the device is and what holds it, from lsblk KNAME TYPE PKNAME', () => {
+    expect(describeBlockDevice('sda2 part sda')).toBe('/dev/sda2, partition on /dev/sda');
+    expect(describeBlockDevice('dm-3 lvm sdb1')).toBe('/dev/dm-3, LVM logical volume on /dev/sdb1');
+    expect(describeBlockDevice('loop7 loop')).toBe('/dev/loop7, loop device');
+    expect(describeBlockDevice('nvme0n1 disk ')).toBe('/dev/nvme0n1, whole disk');
+    expect(describeBlockDevice('')).toBeUndefined();
   });
 });

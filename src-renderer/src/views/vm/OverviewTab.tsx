@@ -117,6 +117,7 @@ export function OverviewTab({ details, summary }: { details: VmDetailsData | nul
                 <tr key={d.path}>
                   <td className="mono small" title={usage?.backingFile ? `backing file ${usage.backingFile}` : undefined}>
                     {d.path}
+                    {usage?.blockDevice ? <div className="muted small">Block device{usage.device ? `: ${usage.device}` : ''}</div> : null}
                     {usage?.problem ? <div className="warning-box danger small">{usage.problem}</div> : null}
                   </td>
                   <td>{d.format}</td>
