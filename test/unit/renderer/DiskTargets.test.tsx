@@ -32,7 +32,7 @@ const details = { diskUsage: [{ path: '/var/lib/ferry/images/vm1.qcow2', virtual
 
 /** The pre-flight report as the engine words it: built by the engine's own deviceItems. */
 function reportFor(path: string, overwriteAllowed: boolean): PreflightReport {
-  const report: DeviceReport = { path, state: 'block', realPath: path, sizeBytes: 64 * MiB, mounts: [], holders: [], openBy: [], signature: { type: 'ext4', usage: 'filesystem' } };
+  const report: DeviceReport = { path, state: 'device', realPath: path, sizeBytes: 64 * MiB, mounts: [], holders: [], openBy: [], signature: { type: 'ext4', usage: 'filesystem' } };
   const items = deviceItems({ report, host: 'b', sourceBytes: 32 * MiB, sourcePath: '/var/lib/ferry/images/vm1.qcow2', exactSize: false, overwriteAllowed });
   return { ok: overwriteAllowed, modes, items };
 }
