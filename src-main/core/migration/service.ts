@@ -142,6 +142,16 @@ export class MigrationService {
       });
     }
     const run = new LibvirtMigrationRun({ publish: this.runDeps.publish, history: this.history }, { id, options, startedAt, source, destination, destinationAddress });
+    return this.track(run, keys);
+  }
+
+  /**
+   * A started run (Ferry's or libvirt's) is listed, served on its control socket before start()
+   * returns (so the ID the user is shown can be watched at once; a migration whose socket could not
+   * be made still runs, only other processes lose sight of it), and releases its claims when done.
+   */
+  private async track(run: MigrationRun | LibvirtMigrationRun, keys: readonly string[]): Promise<MigrationSummary> {
+    const { id } = run;
     this.runs.set(id, run);
     const serving = this.controlSockets.serve(id, { record: () => run.record(), cancel: () => this.cancel({ id }), tune: (settings) => this.tune({ ...settings, id }) }).catch(() => undefined);
     void run.done.finally(async () => {
@@ -228,18 +238,7 @@ export class MigrationService {
         entry, plan, options, startedAt, journal: this.journal, history: this.history, ownerLock, claims, undoContext: this.undoContext(),
         locate: () => this.locate(options.vm, [options.from, options.to]),
       });
-      this.runs.set(id, run);
-      // Served before start() returns, so the ID the user is shown can be watched at once. A
-      // migration whose socket could not be made still runs; only other processes lose sight of it.
-      const serving = this.controlSockets.serve(id, { record: () => run.record(), cancel: () => this.cancel({ id }), tune: (settings) => this.tune({ ...settings, id }) }).catch(() => undefined);
-      void run.done.finally(async () => {
-        for (const key of keys) if (this.claimed.get(key) === id) this.claimed.delete(key);
-        await serving;
-        await this.controlSockets.close(id);
-      });
-      await serving;
-      this.deps.publish('migration-update', { ...run.summary });
-      return { ...run.summary };
+      return await this.track(run, keys);
     } catch (error) {
       for (const key of keys) if (this.claimed.get(key) === id) this.claimed.delete(key);
       for (const claim of claims) await claim.release().catch(() => undefined);
