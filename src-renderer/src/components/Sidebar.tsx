@@ -4,7 +4,7 @@ import { useFerry } from '../store/context';
 import { isFinalPhase, type Selection } from '../store/store';
 import { StateBadge, StateDot, stateLabel } from './common';
 import { percent } from '../util/format';
-import { hypervisorLabel } from '../util/hypervisor';
+import { hypervisorLabel, hypervisorMeaning } from '../util/hypervisor';
 import { Icon } from './icons';
 import './Sidebar.css';
 import './libvirt.css';
@@ -86,9 +86,9 @@ function HostNode({ host, selection, onSelect, tabStop }: { host: HostSummary; s
   const hostSelected = (selection.kind === 'host' && selection.host === host.name);
   // The name stays the item's label; the kind and address are its description for screen readers.
   const kindId = useId();
-  const where = host.transport === 'local' ? 'local' : host.address ?? host.uri;
+  const uriId = useId();
   return (
-    <li role="treeitem" tabIndex={hostSelected || tabStop ? 0 : -1} aria-expanded={open} aria-selected={hostSelected} aria-label={host.name} aria-describedby={kindId} data-hypervisor={host.hypervisor}>
+    <li role="treeitem" tabIndex={hostSelected || tabStop ? 0 : -1} aria-expanded={open} aria-selected={hostSelected} aria-label={host.name} aria-describedby={`${kindId} ${uriId}`} data-hypervisor={host.hypervisor}>
       <div className={`tree-row host-row${hostSelected ? ' selected' : ''}`} onClick={() => onSelect(hostSel)}>
         <button
           type="button"
@@ -104,10 +104,13 @@ function HostNode({ host, selection, onSelect, tabStop }: { host: HostSummary; s
           {open ? '▾' : '▸'}
         </button>
         <span className="tree-label">
-          <span className="host-name">{host.name}</span>
-          <span id={kindId} className="muted small host-uri">
-            <span className="host-kind">{hypervisorLabel(host.hypervisor)}</span> – {where}
+          <span className="host-name-line">
+            <span className="host-name">{host.name}</span>{' '}
+            <span id={kindId} className={`host-kind ${host.hypervisor}`} title={hypervisorMeaning(host.hypervisor)}>
+              {hypervisorLabel(host.hypervisor)}
+            </span>
           </span>
+          <span id={uriId} className="muted small host-uri">{host.transport === 'local' ? 'QEMU/KVM – local' : `QEMU/KVM – ${host.address ?? host.uri}`}</span>
         </span>
         <StateBadge state={host.state} label={host.state === 'disconnected' ? 'Not connected' : undefined} />
       </div>

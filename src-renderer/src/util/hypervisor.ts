@@ -2,9 +2,9 @@ import type { HostSummary } from '../../../src-main/core/api/types';
 
 export type HypervisorKind = HostSummary['hypervisor'];
 
-/** The host's kind in a few words, for the tree and headings. */
+/** The host's kind in one word, for the tree beside the host's name. */
 export function hypervisorLabel(kind: HypervisorKind): string {
-  return kind === 'libvirt' ? 'libvirt' : 'QEMU/KVM (Ferry)';
+  return kind === 'libvirt' ? 'libvirt' : 'Ferry';
 }
 
 /** What the kind means for the user, in one sentence. */

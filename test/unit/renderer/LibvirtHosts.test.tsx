@@ -106,9 +106,9 @@ describe('libvirt hosts in the tree, the host view and the toolbar', () => {
     act(() => store.getState().inventoryChanged('lv1', inventory('lv1', [domain()])));
     const libvirtHost = screen.getByRole('treeitem', { name: 'lv1' });
     const ferryHost = screen.getByRole('treeitem', { name: 'kvm1' });
-    const description = (item: HTMLElement) => document.getElementById(item.getAttribute('aria-describedby') ?? '')?.textContent;
-    expect(description(libvirtHost)).toBe('libvirt – lv1.example');
-    expect(description(ferryHost)).toBe('QEMU/KVM (Ferry) – kvm1.example');
+    const description = (item: HTMLElement) => (item.getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent).join(', ');
+    expect(description(libvirtHost)).toBe('libvirt, QEMU/KVM – lv1.example');
+    expect(description(ferryHost)).toBe('Ferry, QEMU/KVM – kvm1.example');
     expect(within(libvirtHost).getByRole('treeitem', { name: 'web1 Running' })).toBeTruthy();
   });
 
