@@ -2,7 +2,8 @@
  * libvirt hosts in the GUI (Chromium against `npm run web`): both lab hosts, already saved as
  * Ferry-managed hosts by the harness, are added again through Add Connection as libvirt hosts
  * (la, lb). A libvirt domain defined on lab host a shows in la's tree as Running with its domain
- * XML facts, and moves la → lb live with block copy through the Migrate dialog, which offers only
+ * XML facts; a pool libvirt knows on a is listed in Storage and gets a new volume. The domain moves
+ * la → lb live with block copy through the Migrate dialog, which offers only
  * libvirt hosts and says libvirt stays in charge; the memory and disk charts gain points, the
  * report says Completed, and the domain then runs on lb and is gone from la. Screenshots in light
  * and dark.
@@ -20,6 +21,9 @@ const IMAGE_DIR = '/var/lib/libvirt/images';
 const DOMAIN = `lv-gui-${Date.now().toString(36)}`;
 const DISK = `${IMAGE_DIR}/${DOMAIN}.qcow2`;
 const SERIAL = `/var/lib/libvirt/${DOMAIN}.serial.log`;
+const POOL = 'lv-gui-pool';
+const POOL_DIR = `${IMAGE_DIR}/${POOL}`;
+const VOLUME = 'lv-gui-vol.qcow2';
 const MEMORY_CHART = 'Memory: transferred and remaining';
 const DISK_CHART = 'Disk vda: transferred and remaining';
 
@@ -76,6 +80,10 @@ beforeAll(async () => {
   const { guest } = gui.lab;
   await virshWithXml(gui.hostA, 'define', labDomainXml({ name: DOMAIN, memoryMiB: 128, accel: guest.accel, kernel: guest.kernel, initrd: guest.initrd, append: 'console=ttyS0 quiet ferry.dirty_mib=4', serialLog: SERIAL, disk: DISK }));
   await virsh(gui.hostA, ['start', DOMAIN]);
+  // A pool libvirt knows, as on a host set up with virt-manager; Ferry only lists it and makes volumes in it.
+  await virsh(gui.hostA, ['pool-define-as', POOL, 'dir', '--target', POOL_DIR]);
+  await virsh(gui.hostA, ['pool-build', POOL]);
+  await virsh(gui.hostA, ['pool-start', POOL]);
 }, 300_000);
 
 afterEach(async (context) => {
@@ -85,6 +93,10 @@ afterEach(async (context) => {
 afterAll(async () => {
   if (!gui) return;
   await dark?.context().close().catch(() => undefined);
+  await virsh(gui.hostA, ['vol-delete', '--pool', POOL, VOLUME], true).catch(() => undefined);
+  await virsh(gui.hostA, ['pool-destroy', POOL], true).catch(() => undefined);
+  await virsh(gui.hostA, ['pool-undefine', POOL], true).catch(() => undefined);
+  await onHost(gui.hostA, shellCommand(['rm', '-rf', POOL_DIR])).catch(() => undefined);
   for (const host of [gui.hostA, gui.hostB]) {
     await virsh(host, ['destroy', DOMAIN], true).catch(() => undefined);
     await virsh(host, ['undefine', DOMAIN], true).catch(() => undefined);
@@ -119,6 +131,29 @@ describe('libvirt hosts in the GUI', () => {
     await gui.shot('libvirt-02-domain-light');
   }, 400_000);
 
+  it('lists la’s libvirt pool in Storage and makes a volume in it, without offering pool define/start/stop/delete', async () => {
+    const { page } = gui;
+    await treeHost(page, LA).locator('.host-row').click();
+    await page.getByRole('tab', { name: 'Storage' }).click();
+    const option = page.getByRole('listbox', { name: 'Storage pools' }).getByRole('option', { name: new RegExp(`^${POOL},`) });
+    await option.click({ timeout: 60_000 });
+    await waitForText(option, 'libvirt dir');
+    await page.getByText(/libvirt manages these pools/).waitFor();
+    for (const name of ['Add Pool', 'Delete Pool', 'Stop Pool', 'Start Pool']) expect(await page.getByRole('button', { name, exact: true }).count()).toBe(0);
+    await page.getByRole('button', { name: 'New Volume' }).click();
+    const dialog = page.getByRole('dialog', { name: `New Volume in ${POOL}` });
+    await dialog.getByLabel('Name', { exact: true }).fill(VOLUME);
+    await dialog.getByLabel('Format', { exact: true }).selectOption('qcow2');
+    await dialog.getByLabel('Capacity', { exact: true }).fill('16M');
+    await dialog.getByRole('button', { name: 'Create Volume' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: 60_000 });
+    await page.getByRole('table', { name: 'Volumes' }).getByRole('cell', { name: VOLUME, exact: true }).waitFor({ timeout: 30_000 });
+    // libvirt itself knows the new volume (it was made with vol-create-as, not behind its back).
+    expect((await virsh(gui.hostA, ['vol-list', POOL])).stdout).toContain(VOLUME);
+    expect(await page.getByRole('button', { name: `Delete volume ${VOLUME}` }).count()).toBe(0);
+    await gui.shot('libvirt-03-storage-light');
+  }, 300_000);
+
   it('migrates the domain la → lb with block copy through the Migrate dialog; charts fed, Completed, running on lb only', async () => {
     const { page } = gui;
     await domainRow(page, LA).click();
@@ -143,7 +178,7 @@ describe('libvirt hosts in the GUI', () => {
     await results.waitFor({ timeout: 120_000 });
     await waitForText(results, 'Ready to migrate');
     await waitForText(results, 'migrated by libvirt');
-    await gui.shot('libvirt-03-migrate-dialog-light');
+    await gui.shot('libvirt-04-migrate-dialog-light');
     await dialog.getByRole('button', { name: 'Start migration' }).click();
     await dialog.waitFor({ state: 'detached', timeout: 60_000 });
 
@@ -154,13 +189,13 @@ describe('libvirt hosts in the GUI', () => {
       [MEMORY_CHART, first] as const,
       { timeout: 120_000 },
     );
-    await gui.shot('libvirt-04-migration-live-light');
+    await gui.shot('libvirt-05-migration-live-light');
     const report = page.getByRole('region', { name: 'Migration report' });
     await report.waitFor({ timeout: 300_000 });
     await waitForText(report, 'Completed');
     expect(await chartPoints(page, MEMORY_CHART)).toBeGreaterThan(first);
     expect(await chartPoints(page, DISK_CHART)).toBeGreaterThan(1);
-    await gui.shot('libvirt-05-migration-report-light');
+    await gui.shot('libvirt-06-migration-report-light');
 
     await waitForText(domainRow(page, LB), 'Running', 60_000);
     await domainRow(page, LA).waitFor({ state: 'detached', timeout: 60_000 });
@@ -179,11 +214,11 @@ describe('libvirt hosts in the GUI', () => {
     await waitForText(domainRow(dark, LB), 'Running', 60_000);
     await domainRow(dark, LB).click();
     await waitForText(dark.getByRole('region', { name: `VM ${DOMAIN}` }), 'Managed by');
-    await dark.screenshot({ path: `${SHOTS}/libvirt-06-domain-dark.png` });
+    await dark.screenshot({ path: `${SHOTS}/libvirt-07-domain-dark.png` });
     await dark.getByRole('toolbar', { name: 'Main toolbar' }).getByRole('button', { name: 'History' }).click();
     await dark.getByRole('table', { name: 'Past migrations' }).getByRole('row', { name: new RegExp(DOMAIN) }).first().click({ timeout: 30_000 });
     await dark.getByRole('figure', { name: DISK_CHART }).waitFor({ timeout: 30_000 });
     expect(await chartPoints(dark, DISK_CHART)).toBeGreaterThan(1);
-    await dark.screenshot({ path: `${SHOTS}/libvirt-07-history-dark.png` });
+    await dark.screenshot({ path: `${SHOTS}/libvirt-08-history-dark.png` });
   }, 300_000);
 });

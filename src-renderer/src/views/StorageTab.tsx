@@ -61,7 +61,7 @@ export function StorageTab({ hostName }: { hostName: string }) {
             </button>
           )}
         </div>
-        {libvirt ? <p className="muted small pad">{LIBVIRT_INSTEAD.pools}</p> : null}
+        {libvirt ? <p className="muted small">{LIBVIRT_INSTEAD.pools}</p> : null}
         <ErrorBox error={poolError} />
         {!pools && !poolError ? (
           <div className="pool-list muted pad" aria-busy="true">

@@ -78,10 +78,10 @@ export function VmDetails({ hostName, vmName }: { hostName: string; vmName: stri
           </h1>
           <div className="muted">
             on <strong>{hostName}</strong>
-            {libvirt ? ' · a libvirt domain, run by libvirtd' : ''}
+            {libvirt ? ' · libvirt domain' : ''}
             {details?.pid ? ` · PID ${details.pid}` : ''}
             {details?.qemuStatus && !libvirt ? ` · QEMU status ${details.qemuStatus}` : ''}
-            {details?.libvirt ? ` · libvirt state ${details.libvirt.stateText}` : ''}
+            {details?.libvirt ? ` · ${details.libvirt.stateText}` : ''}
           </div>
         </div>
         <div className="header-actions vm-actions" role="group" aria-label="VM actions">
