@@ -3,6 +3,7 @@ import type { EvacuationSummary, EvacuationVm, HostSummary, MigrationMode, ModeA
 import { errorInfo, type ChannelInput, type ErrorInfo, type FerryApi } from '../api/types';
 import { Dialog } from '../components/Dialog';
 import { ErrorBox, Field, StateBadge, useAction } from '../components/common';
+import { destinationRefusal } from './migrate-host-kinds';
 
 export interface EvacuateDialogProps {
   api: FerryApi;
@@ -62,7 +63,10 @@ export function EvacuateDialog({ api, host, hosts, vms, onClose, onFinished }: E
 
 function EvacuationSetup({ api, host, hosts, vms, onClose, onStarted }: Omit<EvacuateDialogProps, 'onFinished'> & { onStarted(summary: EvacuationSummary): void }) {
   const destinations = hosts.filter((h) => h.name !== host);
-  const [to, setTo] = useState(destinations.find((h) => h.state === 'connected')?.name ?? destinations[0]?.name ?? '');
+  // VMs move only between hosts of one kind (Ferry-managed or libvirt); the others stay listed with why.
+  const sourceKind = hosts.find((h) => h.name === host)?.hypervisor ?? 'ferry';
+  const choosable = destinations.filter((h) => destinationRefusal(sourceKind, h) === null);
+  const [to, setTo] = useState(choosable.find((h) => h.state === 'connected')?.name ?? choosable[0]?.name ?? '');
   const [parallel, setParallel] = useState('2');
   const [lookups, setLookups] = useState<Record<string, ModeLookup>>({});
   const [chosen, setChosen] = useState<Record<string, MigrationMode>>({});
@@ -125,18 +129,23 @@ function EvacuationSetup({ api, host, hosts, vms, onClose, onStarted }: Omit<Eva
       <div className="form-grid">
         <Field label="Destination">
           {(id) => (
-            <select id={id} value={to} disabled={start.busy || destinations.length === 0} onChange={(e) => {
+            <select id={id} value={to} disabled={start.busy || choosable.length === 0} onChange={(e) => {
+                if (e.target.value === to) return;
                 setTo(e.target.value);
                 setLookups({});
                 setChosen({});
               }}>
-              {destinations.length === 0 ? <option value="">No other connection</option> : null}
-              {destinations.map((h) => (
-                <option key={h.name} value={h.name}>
-                  {h.name}
-                  {h.state !== 'connected' ? ` – ${h.state}` : ''}
-                </option>
-              ))}
+              {choosable.length === 0 ? <option value="">{sourceKind === 'libvirt' ? 'No other libvirt host' : 'No other connection'}</option> : null}
+              {destinations.map((h) => {
+                const why = destinationRefusal(sourceKind, h);
+                return (
+                  <option key={h.name} value={h.name} disabled={why !== null}>
+                    {h.name}
+                    {h.state !== 'connected' ? ` – ${h.state}` : ''}
+                    {why ? ` – not possible: ${why}` : ''}
+                  </option>
+                );
+              })}
             </select>
           )}
         </Field>

@@ -5,6 +5,7 @@ import type { HostInventory, HostSummary, MigrationSummary, ModeAvailability, Po
 import { Sidebar } from '../../../src-renderer/src/components/Sidebar.js';
 import { Toolbar } from '../../../src-renderer/src/components/Toolbar.js';
 import { AddConnectionDialog } from '../../../src-renderer/src/dialogs/AddConnectionDialog.js';
+import { EvacuateDialog } from '../../../src-renderer/src/dialogs/EvacuateDialog.js';
 import { MigrateDialog } from '../../../src-renderer/src/dialogs/MigrateDialog.js';
 import { StoreProvider } from '../../../src-renderer/src/store/context.js';
 import { createFerryStore } from '../../../src-renderer/src/store/store.js';
@@ -252,5 +253,18 @@ describe('Migrate dialog for a libvirt domain', () => {
     expect(screen.getByLabelText('Hosts not offered').textContent).toMatch(/lv1 \(a libvirt host, and a Ferry VM moves only to a Ferry-managed host\)/);
     expect(screen.queryByLabelText('Migrated by libvirt')).toBeNull();
     expect(api.calls).toEqual([]);
+  });
+});
+
+describe('Evacuate dialog on a libvirt host', () => {
+  it('offers only libvirt hosts as the destination; Ferry-managed ones are listed, disabled, with why', () => {
+    const api = fakeApi({ 'migrations.modes': () => new Promise(() => undefined) });
+    const hosts = [host('lv1', 'libvirt'), host('kvm1', 'ferry'), host('lv2', 'libvirt')];
+    render(<EvacuateDialog api={api} host="lv1" hosts={hosts} vms={[domain()]} onClose={vi.fn()} />);
+    const destination = screen.getByLabelText('Destination') as HTMLSelectElement;
+    expect(destination.value).toBe('lv2');
+    const kvm1 = [...destination.options].find((o) => o.value === 'kvm1');
+    expect(kvm1?.disabled).toBe(true);
+    expect(kvm1?.textContent).toMatch(/not possible: Ferry-managed, and a libvirt domain moves only to a libvirt host/);
   });
 });
