@@ -53,7 +53,11 @@ export function parseJobStats(text: string): LibvirtJobStats {
  * each with its share of the total (what libvirt does not tell apart, the chart cannot either).
  */
 export function sampleFromJob(stats: LibvirtJobStats, previous: MigrationSample | undefined, t: number, disks: Array<{ device: string; path: string }>): MigrationSample {
-  const moved = stats.memory.processed + stats.disk.processed;
+  // A job without disk counters after one with them (the destination's completed job, or the
+  // memory phase's end) has not un-copied the disks: what was copied stays, as for Ferry's runs.
+  const diskProgress = stats.disk.total > 0 ? shareDisks(stats.disk, disks) : previous?.disks ?? [];
+  const diskBytes = diskProgress.reduce((sum, disk) => sum + disk.transferredBytes, 0);
+  const moved = stats.memory.processed + diskBytes;
   const previousMoved = previous ? previous.ram.transferredBytes + previous.disks.reduce((sum, disk) => sum + disk.transferredBytes, 0) : 0;
   const seconds = previous ? (t - previous.t) / 1000 : 0;
   const throughputBps = seconds > 0 ? Math.max(0, (moved - previousMoved) / seconds) : 0;
@@ -63,7 +67,7 @@ export function sampleFromJob(stats: LibvirtJobStats, previous: MigrationSample 
     phase,
     pass: stats.iteration,
     ram: { transferredBytes: stats.memory.processed, remainingBytes: stats.memory.remaining, totalBytes: stats.memory.total },
-    disks: shareDisks(stats.disk, disks),
+    disks: diskProgress,
     throughputBps,
     dirtyRateBps: stats.dirtyPagesPerSecond * stats.pageSize,
     expectedDowntimeMs: stats.downtimeMs,

@@ -57,6 +57,15 @@ describe('libvirt job statistics as Ferry migration samples', () => {
     expect(second.timeLeftMs).toBe(Math.round((100663296 / 67108864) * 1000));
   });
 
+  it('keeps the disks copied when a later job has no disk counters (the destination\'s completed job)', () => {
+    const stats = parseJobStats(RUNNING);
+    const disks = [{ device: 'vda', path: '/img/one.qcow2' }];
+    const copying = sampleFromJob({ ...stats, disk: { processed: 64 << 20, remaining: 0, total: 64 << 20 } }, undefined, 1000, disks);
+    const completed = sampleFromJob({ ...stats, disk: { processed: 0, remaining: 0, total: 0 } }, copying, 2000, disks);
+    expect(completed.disks).toEqual([{ device: 'vda', path: '/img/one.qcow2', transferredBytes: 64 << 20, remainingBytes: 0, totalBytes: 64 << 20 }]);
+    expect(completed.throughputBps).toBeGreaterThanOrEqual(0);
+  });
+
   it('splits libvirt\'s one disk counter over several disks without losing bytes', () => {
     const stats = parseJobStats(RUNNING);
     const sample = sampleFromJob({ ...stats, disk: { processed: 7, remaining: 2, total: 9 } }, undefined, 0, [{ device: 'vda', path: '/a' }, { device: 'vdb', path: '/b' }]);
