@@ -135,6 +135,9 @@ describe('libvirt domains migrate between libvirt hosts through libvirt, watched
       expect(samples.some((sample) => sample.ram.totalBytes > 0 && sample.ram.transferredBytes > 0)).toBe(true);
       expect(samples.some((sample) => (sample.disks[0]?.totalBytes ?? 0) > 0)).toBe(true);
       expect(record.samples.length).toBe(samples.length);
+      // The report says what the chart showed: the disk's bytes, not 0 B.
+      expect(reportOf(record).disks[0]?.bytes).toBe(samples[samples.length - 1]?.disks[0]?.transferredBytes);
+      expect(reportOf(record).disks[0]?.bytes ?? 0).toBeGreaterThan(0);
       const upTo = await lastRecord(LB, name);
       await virsh(labHostOf(LB), ['destroy', name]);
       expect(await badRecords(le, 'b', disk, upTo)).toEqual([]);
