@@ -4,15 +4,20 @@ import type { HostTransport } from '../ssh/transport.js';
 /** The IANA dynamic range is where QEMU's own "port 0" picks land too. */
 export const DEFAULT_PORT_RANGE = { first: 49152, count: 200 } as const;
 
-/** TCP ports some process listens on, read from /proc so no ss/netstat is needed on the host. */
-export async function listeningPorts(transport: HostTransport): Promise<Set<number>> {
-  const output = await transport.run("cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == \"0A\" { split($2, a, \":\"); print a[2] }'; true");
+/**
+ * TCP ports a socket on the host holds, read from /proc so no ss/netstat is needed there: not only
+ * listeners — a connected or merely bound socket on a port makes QEMU's bind fail with "Address
+ * already in use" too (seen in the lab: every port a listing called free was refused). TIME_WAIT
+ * (06) does not: QEMU binds with SO_REUSEADDR.
+ */
+export async function portsInUse(transport: HostTransport): Promise<Set<number>> {
+  const output = await transport.run("cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 && $4 != \"06\" { split($2, a, \":\"); print a[2] }'; true");
   return new Set(output.split('\n').filter((hex) => /^[0-9A-F]+$/i.test(hex)).map((hex) => parseInt(hex, 16)));
 }
 
 /** Free ports at or above `first`, skipping `taken`; several callers may race, so QEMU's bind is the final judge. */
 export async function freePorts(transport: HostTransport, first: number, wanted: number, taken: ReadonlySet<number> = new Set()): Promise<number[]> {
-  const busy = await listeningPorts(transport);
+  const busy = await portsInUse(transport);
   const ports: number[] = [];
   for (let port = first; port < Math.min(first + 1000, 65536) && ports.length < wanted; port += 1) {
     if (!busy.has(port) && !taken.has(port)) ports.push(port);

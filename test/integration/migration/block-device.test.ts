@@ -14,7 +14,7 @@ import {
   type LabBlockDevice,
 } from '../../support/lab-block-devices.js';
 import { labEngine, type LabEngine } from '../../support/lab-engine.js';
-import { LOCAL_DIR, assertTicking, badRecords, heartbeats, lastRecord, reportOf, uniqueName, waitFor } from './guest.js';
+import { LOCAL_DIR, allowingOneGuestPanic, assertTicking, badRecords, heartbeats, lastRecord, reportOf, uniqueName, waitFor } from './guest.js';
 
 // Disks on host block devices (issue 14), on loop devices the lab gives each host under the same
 // path: a VM on a device moves offline and with a block copy onto the other host's device, device
@@ -130,42 +130,46 @@ describe('a VM on a block device', () => {
   });
 
   it('moves with a block copy onto the other host\'s device while it runs: records intact there', async () => {
-    const { a, b } = await devicePair({ a: 64, b: 64 });
-    const vm = uniqueName('blk-mir');
-    await defineGuest('a', vm, a.linkPath, true);
-    // The same path and the same backing path on both hosts, yet two devices: not shared.
-    const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
-    expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: false });
-    const record = await migrate({ vm, from: 'a', to: 'b', mode: 'block', probe: 'serial' });
-    const report = reportOf(record);
-    expect(report.error).toBeNull();
-    expect(report.outcome).toBe('completed');
-    expect(report.disks[0]?.bytes ?? 0).toBeGreaterThan(0);
-    await assertTicking(le, 'b', vm);
-    const written = await lastRecord(le, 'b', vm);
-    await le.engine.call('vms.destroy', { host: 'b', name: vm });
-    expect(written).toBeGreaterThan(5);
-    expect(await badRecords(le, 'b', b.linkPath, written)).toEqual([]);
+    await allowingOneGuestPanic(le.engine, 'a', async () => {
+      const { a, b } = await devicePair({ a: 64, b: 64 });
+      const vm = uniqueName('blk-mir');
+      await defineGuest('a', vm, a.linkPath, true);
+      // The same path and the same backing path on both hosts, yet two devices: not shared.
+      const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
+      expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: false });
+      const record = await migrate({ vm, from: 'a', to: 'b', mode: 'block', probe: 'serial' });
+      const report = reportOf(record);
+      expect(report.error).toBeNull();
+      expect(report.outcome).toBe('completed');
+      expect(report.disks[0]?.bytes ?? 0).toBeGreaterThan(0);
+      await assertTicking(le, 'b', vm);
+      const written = await lastRecord(le, 'b', vm);
+      await le.engine.call('vms.destroy', { host: 'b', name: vm });
+      expect(written).toBeGreaterThan(5);
+      expect(await badRecords(le, 'b', b.linkPath, written)).toEqual([]);
+    });
   });
 });
 
 describe('a block device both hosts share', () => {
   it('is proven the same device, and live migration moves only memory', async () => {
-    const shared = await createLabSharedBlockDevice(le, uniqueName('blk-sh'), 64);
-    cleanups.push(() => removeLabSharedBlockDevice(le, shared));
-    expect(shared.a.loopDevice).not.toBe(shared.b.loopDevice);
-    const vm = uniqueName('blk-live');
-    await defineGuest('a', vm, shared.a.linkPath, true);
-    const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
-    expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: true, recommended: true });
-    const record = await migrate({ vm, from: 'a', to: 'b', mode: 'live', probe: 'serial' });
-    const report = reportOf(record);
-    expect(report.error).toBeNull();
-    expect(report.disks).toEqual([]);
-    await assertTicking(le, 'b', vm);
-    const written = await lastRecord(le, 'b', vm);
-    await le.engine.call('vms.destroy', { host: 'b', name: vm });
-    expect(await badRecords(le, 'b', shared.b.linkPath, written)).toEqual([]);
+    await allowingOneGuestPanic(le.engine, 'a', async () => {
+      const shared = await createLabSharedBlockDevice(le, uniqueName('blk-sh'), 64);
+      cleanups.push(() => removeLabSharedBlockDevice(le, shared));
+      expect(shared.a.loopDevice).not.toBe(shared.b.loopDevice);
+      const vm = uniqueName('blk-live');
+      await defineGuest('a', vm, shared.a.linkPath, true);
+      const modes = await le.engine.call('migrations.modes', { vm, from: 'a', to: 'b' });
+      expect(modes.find((mode) => mode.mode === 'live')).toMatchObject({ possible: true, recommended: true });
+      const record = await migrate({ vm, from: 'a', to: 'b', mode: 'live', probe: 'serial' });
+      const report = reportOf(record);
+      expect(report.error).toBeNull();
+      expect(report.disks).toEqual([]);
+      await assertTicking(le, 'b', vm);
+      const written = await lastRecord(le, 'b', vm);
+      await le.engine.call('vms.destroy', { host: 'b', name: vm });
+      expect(await badRecords(le, 'b', shared.b.linkPath, written)).toEqual([]);
+    });
   });
 });
 
