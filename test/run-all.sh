@@ -33,9 +33,9 @@ unshare --mount --propagation private bash -euo pipefail -c '
   # Every phase runs, so one failure does not hide another; the run fails if any did.
   failed=0
   npx vitest run --project unit --project lab || failed=1
-  # The migration tests again with QEMU 10.0 from bookworm-backports: on host b only (a rolling
-  # upgrade, 7.2 → 10.0), then on both. Each project restarts the hosts with its QEMUs.
+  # The migration tests again with QEMU 10.0 from bookworm-backports on host b (a rolling upgrade,
+  # 7.2 → 10.0); the project restarts host b with it and back. 10.0 on both hosts (npm run
+  # test:qemu10) is left out here to keep the whole run under 45 minutes.
   npx vitest run --project upgrade || failed=1
-  npx vitest run --project qemu10 || failed=1
   exit "$failed"
 '

@@ -57,9 +57,13 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabStatus> {
     if (sshdPid(h) !== undefined && (running[index] ?? '7.2') !== wantedQemu) {
       log(`${h.name}: restarting with QEMU ${wantedQemu}`);
       await removeHost(h.name);
-      // The new namespace's veth has a new MAC: the machine's neighbour entry for the address would
-      // send the first packets to the old one until it times out, longer than sshd gets to answer.
+      // The new namespace's veth has a new MAC: the machine's and the other hosts' neighbour entries
+      // for the address would send the first packets to the old one until they time out, longer
+      // than sshd or a pre-flight's connection test waits.
       await run('ip', ['neigh', 'flush', 'to', h.address], { allowFail: true });
+      for (const other of wanted) {
+        if (other !== h && netnsExists(other.name)) await run('ip', ['-n', other.name, 'neigh', 'flush', 'to', h.address], { allowFail: true });
+      }
     }
     const healthy = sshdPid(h) !== undefined;
     // An sshd stranded in a deleted namespace keeps its veth alive; stop it before rebuilding.
