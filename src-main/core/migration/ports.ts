@@ -5,13 +5,14 @@ import type { HostTransport } from '../ssh/transport.js';
 export const DEFAULT_PORT_RANGE = { first: 49152, count: 200 } as const;
 
 /**
- * TCP ports a socket on the host holds, read from /proc so no ss/netstat is needed there: not only
- * listeners — a connected or merely bound socket on a port makes QEMU's bind fail with "Address
- * already in use" too (seen in the lab: every port a listing called free was refused). TIME_WAIT
- * (06) does not: QEMU binds with SO_REUSEADDR.
+ * TCP ports any socket on the host holds, read from /proc so no ss/netstat is needed there: not
+ * only listeners. A connected or bound socket on a port makes QEMU's bind fail with "Address already
+ * in use", and so does a connection in TIME_WAIT whose socket did not set SO_REUSEADDR (QEMU sets
+ * it, but Linux wants it on both): a full run saw every port a listening-only check called free
+ * refused, each in TIME_WAIT from pre-flight's test listener.
  */
 export async function portsInUse(transport: HostTransport): Promise<Set<number>> {
-  const output = await transport.run("cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 && $4 != \"06\" { split($2, a, \":\"); print a[2] }'; true");
+  const output = await transport.run("cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk 'NR > 1 { split($2, a, \":\"); print a[2] }'; true");
   return new Set(output.split('\n').filter((hex) => /^[0-9A-F]+$/i.test(hex)).map((hex) => parseInt(hex, 16)));
 }
 

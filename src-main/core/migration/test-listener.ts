@@ -8,6 +8,9 @@ import type { ExecResult, HostTransport } from '../ssh/transport.js';
  * shell). It binds the first free port from `firstPort` on (another pre-flight may be trying the
  * same one at the same moment), on that address only, says which it got, accepts one
  * connection and runs `onAccepted` (python, with `c` the connection and `token` argv[3]).
+ * SO_REUSEADDR: the accepted connection ends in TIME_WAIT on this port, and Linux lets a later
+ * bind (QEMU's, qemu-nbd's) take a port in TIME_WAIT only if both sockets set it; without it, the
+ * ports pre-flight tried were refused to the migration for a minute ("Address already in use").
  */
 export interface TestListener {
   /** Random per listener: what it sends back proves the connection reached this listener. */
@@ -26,6 +29,7 @@ export function startTestListener(destination: HostTransport, address: string, f
   const token = randomBytes(8).toString('hex');
   const program = `import socket,sys,time
 s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 for p in range(int(sys.argv[2]), int(sys.argv[2]) + 50):
   try:
     s.bind((sys.argv[1], p))
