@@ -238,7 +238,9 @@ describe('destination device safety', () => {
 
   it('refuses a mounted device, naming where it is mounted, untouched', async () => {
     const mounted = await device('b', 32);
-    await le.sh('b', `mkfs.ext4 -q ${mounted.linkPath} && mkdir -p /tmp/${vm}-mnt && mount ${mounted.loopDevice} /tmp/${vm}-mnt`);
+    // Read-only: a mounted ext4 writes to its device by itself (lazy inode-table init, the journal),
+    // and the digest must only change if Ferry wrote.
+    await le.sh('b', `mkfs.ext4 -q ${mounted.linkPath} && mkdir -p /tmp/${vm}-mnt && mount -o ro ${mounted.loopDevice} /tmp/${vm}-mnt`);
     cleanups.push(() => le.sh('b', `umount /tmp/${vm}-mnt; rmdir /tmp/${vm}-mnt; true`).then(() => undefined));
     const before = await deviceDigest(mounted);
     const report = await check(mounted, [mounted.linkPath]);
