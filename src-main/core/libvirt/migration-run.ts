@@ -156,8 +156,12 @@ export class LibvirtMigrationRun {
       await this.readCompletedStats();
     } catch (error) {
       this.liveJob = false;
-      // Before the hand-over the source domain still runs: only what Ferry made goes away.
-      if (!this.summary.committed) await removeDestinationImages(destination, created);
+      // Before the hand-over the source domain still runs: only what Ferry made goes away. But a
+      // failed `virsh migrate` (or a dropped SSH connection) does not prove libvirt did not hand the
+      // domain over (p2p runs on in libvirtd; postcopy starts on its own): the images go only when
+      // the destination's libvirtd has no such domain. In doubt they stay, and the report's
+      // "found on" says where the domain is.
+      if (!this.summary.committed && (await this.absentOnDestination())) await removeDestinationImages(destination, created);
       throw error;
     }
   }
@@ -262,6 +266,12 @@ export class LibvirtMigrationRun {
     await this.deps.history.save({ ...this.summary, samples: this.samples }).catch(() => undefined);
     this.setup.onEnded?.();
     this.deps.publish('migration-update', { ...this.summary });
+  }
+
+  /** The destination's libvirtd answered that it has no domain of this name. */
+  private async absentOnDestination(): Promise<boolean> {
+    const [, there] = await this.locate();
+    return there?.state === 'absent';
   }
 
   /** Where libvirt says the domain runs now, on both hosts. */
