@@ -64,32 +64,43 @@ export async function copyDisksOffline(
   source: HostTransport,
   destination: HostTransport,
   disks: MigratedDisk[],
-  options: { signal: AbortSignal; onProgress(progress: DiskProgress[]): void },
+  options: { signal: AbortSignal; onProgress(progress: DiskProgress[]): void; reuseImages: boolean },
 ): Promise<string[]> {
   const sizes = await Promise.all(disks.map(async (disk) => Number((await source.run(shellCommand(['stat', '-c', '%s', disk.path]))).trim())));
   const progress: DiskProgress[] = disks.map((disk, index) => ({ device: disk.device, path: disk.path, transferredBytes: 0, remainingBytes: sizes[index] ?? 0, totalBytes: sizes[index] ?? 0 }));
   const written: string[] = [];
   let lastReport = 0;
-  for (const [index, disk] of disks.entries()) {
-    const entry = progress[index] as DiskProgress;
-    await destination.run(shellCommand(['mkdir', '-p', posix.dirname(disk.path)]));
-    written.push(disk.path);
-    await copyFileBetweenHosts(source, disk.path, destination, disk.path, {
-      mode: 0o600,
-      signal: options.signal,
-      onProgress: (bytes) => {
-        entry.transferredBytes = bytes;
-        entry.remainingBytes = Math.max(0, entry.totalBytes - bytes);
-        // A chart point every quarter second is enough; the copy reports far more often.
-        if (Date.now() - lastReport >= 250) {
-          lastReport = Date.now();
-          options.onProgress(progress.map((item) => ({ ...item })));
-        }
-      },
-    });
-    entry.transferredBytes = entry.totalBytes;
-    entry.remainingBytes = 0;
-    options.onProgress(progress.map((item) => ({ ...item })));
+  try {
+    await copyEach();
+  } catch (error) {
+    // Pre-flight made sure none of these paths existed on the destination (unless the user let
+    // Ferry reuse them): what a failed or cancelled copy wrote there is Ferry's alone.
+    if (!options.reuseImages) await removeDestinationImages(destination, written);
+    throw error;
   }
   return written;
+
+  async function copyEach(): Promise<void> {
+    for (const [index, disk] of disks.entries()) {
+      const entry = progress[index] as DiskProgress;
+      await destination.run(shellCommand(['mkdir', '-p', posix.dirname(disk.path)]));
+      written.push(disk.path);
+      await copyFileBetweenHosts(source, disk.path, destination, disk.path, {
+        mode: 0o600,
+        signal: options.signal,
+        onProgress: (bytes) => {
+          entry.transferredBytes = bytes;
+          entry.remainingBytes = Math.max(0, entry.totalBytes - bytes);
+          // A chart point every quarter second is enough; the copy reports far more often.
+          if (Date.now() - lastReport >= 250) {
+            lastReport = Date.now();
+            options.onProgress(progress.map((item) => ({ ...item })));
+          }
+        },
+      });
+      entry.transferredBytes = entry.totalBytes;
+      entry.remainingBytes = 0;
+      options.onProgress(progress.map((item) => ({ ...item })));
+    }
+  }
 }

@@ -218,6 +218,7 @@ export class LibvirtMigrationRun {
       this.setPhase('copying-disks');
       copied = await copyDisksOffline(source, destination, this.disks, {
         signal: this.controller.signal,
+        reuseImages: options.reuseImages,
         onProgress: (progress) => {
           this.result.diskBytes = progress.reduce((sum, disk) => sum + disk.transferredBytes, 0);
           const t = Date.now() - this.setup.startedAt;
@@ -233,7 +234,7 @@ export class LibvirtMigrationRun {
       await runVirsh(source, offlineMigrateArgs(options, bridge.uri), { timeoutMs: 120_000 });
     } catch (error) {
       if (!this.summary.committed) {
-        await removeDestinationImages(destination, copied);
+        if (!options.reuseImages) await removeDestinationImages(destination, copied);
         if (wasRunning) await runVirsh(source, ['start', options.vm]).catch(() => undefined);
       }
       throw error;
