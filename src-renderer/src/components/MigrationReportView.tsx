@@ -32,7 +32,7 @@ export function MigrationReportView({ report, inDoubtActions }: { report: Migrat
           ['Finished', formatTime(report.finishedAt)],
           ['Setup time', formatDuration(report.setupTimeMs)],
           ...report.disks.map((d): [string, string] => [`Disk ${d.device}`, `${formatBytes(d.bytes)} · ${d.path}`]),
-          ['Options', Object.entries(report.options).map(([k, v]) => `${k}=${optionText(v)}`).join(', ') || '—'],
+          ['Options', Object.entries(report.options).filter(([, v]) => !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${k}=${optionText(v)}`).join(', ') || '—'],
         ]}
       />
     </section>

@@ -117,6 +117,10 @@ describe('MigrationReportView: where the VM was found', () => {
   it('shows the options as given, disk targets as source → destination', () => {
     render(<MigrationReportView report={report({ outcome: 'completed', options: { transport: 'tls', diskTargets: { '/srv/a.raw': '/dev/vg0/web' }, overwriteDevices: ['/dev/vg0/web'] } })} />);
     expect(screen.getByText('transport=tls, diskTargets=/srv/a.raw → /dev/vg0/web, overwriteDevices=/dev/vg0/web')).toBeTruthy();
+    cleanup();
+    // An empty list is no option given: left out rather than shown as "overwriteDevices=".
+    render(<MigrationReportView report={report({ outcome: 'completed', options: { transport: 'tcp', overwriteDevices: [] } })} />);
+    expect(screen.getByText('transport=tcp')).toBeTruthy();
   });
 
   it('claims nothing when a report has no locations', () => {
